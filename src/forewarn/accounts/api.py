@@ -1,0 +1,90 @@
+"""Who am I, and my API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from pydantic import Field
+
+from forewarn.accounts import services
+from forewarn.accounts.models import ApiToken
+from forewarn.core.api import actor_of
+from forewarn.core.errors import NotFound
+
+router = Router(tags=["staff"])
+
+
+class MeOut(Schema):
+    id: int | None
+    username: str
+    role: str
+    permissions: list[str]
+    token_id: int | None
+
+
+class TokenIn(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] | None = None
+    expires_at: datetime | None = None
+
+
+class TokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    secret: str
+
+
+@router.get("/me", response=MeOut, summary="The caller and what it may do")
+def me(request: HttpRequest) -> dict[str, Any]:
+    actor = actor_of(request)
+    return {
+        "id": actor.user_id,
+        "username": actor.user.username if actor.user else actor.label,
+        "role": actor.user.role if actor.user else "system",
+        "permissions": sorted(actor.permissions),
+        "token_id": actor.token_id,
+    }
+
+
+@router.get("/tokens", response=list[TokenOut], summary="My API tokens")
+def list_tokens(request: HttpRequest) -> list[ApiToken]:
+    actor = actor_of(request)
+    if actor.user is None:
+        return []
+    return list(ApiToken.objects.filter(user=actor.user))
+
+
+@router.post("/tokens", response={201: NewTokenOut}, summary="Issue a token (the secret is shown once)")
+def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, Any]]:
+    actor = actor_of(request)
+    assert actor.user is not None
+    token, secret = services.issue_token(
+        actor=actor,
+        user=actor.user,
+        name=payload.name,
+        scopes=payload.scopes,
+        expires_at=payload.expires_at,
+    )
+    return 201, {**TokenOut.from_orm(token).dict(), "secret": secret}
+
+
+@router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke a token")
+def revoke_token(request: HttpRequest, token_id: int) -> tuple[int, None]:
+    actor = actor_of(request)
+    token = ApiToken.objects.filter(pk=token_id).first()
+    if token is None or (token.user_id != actor.user_id and not actor.may("staff.manage")):
+        raise NotFound("No such token.", code="token_not_found")
+    services.revoke_token(actor=actor, token=token)
+    return 204, None

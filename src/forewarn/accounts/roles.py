@@ -1,0 +1,54 @@
+"""Roles and what each may do.
+
+A permission is a short string (``customers.merge``). Roles grant sets of them; API tokens carry scopes,
+which are permissions too, and a token may do only what both its scopes and its owner's role allow, so
+demoting a person shrinks every token they hold at once.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    AGENT = "agent", _("Agent")
+    ANALYST = "analyst", _("Analyst")
+    MARKETER = "marketer", _("Marketer")
+
+
+class Perm:
+    CUSTOMERS_VIEW = "customers.view"
+    CUSTOMERS_EDIT = "customers.edit"
+    CUSTOMERS_IMPORT = "customers.import"
+    CUSTOMERS_MERGE = "customers.merge"
+    CONSENT_EDIT = "consent.edit"
+    STAFF_VIEW = "staff.view"
+    STAFF_MANAGE = "staff.manage"
+
+
+ALL_PERMISSIONS: frozenset[str] = frozenset(value for name, value in vars(Perm).items() if name.isupper())
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.ADMIN: ALL_PERMISSIONS,
+    Role.SUPERVISOR: frozenset(
+        {
+            Perm.CUSTOMERS_VIEW,
+            Perm.CUSTOMERS_EDIT,
+            Perm.CUSTOMERS_IMPORT,
+            Perm.CUSTOMERS_MERGE,
+            Perm.CONSENT_EDIT,
+            Perm.STAFF_VIEW,
+        }
+    ),
+    # Agents correct contact details and record what a customer said about consent on a call.
+    Role.AGENT: frozenset({Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_EDIT, Perm.CONSENT_EDIT}),
+    Role.ANALYST: frozenset({Perm.CUSTOMERS_VIEW}),
+    Role.MARKETER: frozenset({Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_IMPORT}),
+}
+
+
+def permissions_for_role(role: str) -> frozenset[str]:
+    return ROLE_PERMISSIONS.get(role, frozenset())

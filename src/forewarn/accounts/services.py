@@ -1,0 +1,129 @@
+"""Operations on staff and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.models import ApiToken, Team, User
+from forewarn.accounts.roles import ALL_PERMISSIONS, Perm, Role, permissions_for_role
+from forewarn.core import clock
+from forewarn.core.errors import FieldError, ValidationFailed
+
+TOKEN_PREFIX = "fw_"  # noqa: S105 - a marker that makes leaked tokens easy to scan for, not a secret
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_staff_user(
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+    teams: list[str] | None = None,
+    check_password: bool = True,
+) -> User:
+    """Create a member of staff."""
+    actor.require(Perm.STAFF_MANAGE)
+    if role not in Role.values:
+        raise ValidationFailed.single("role", "unknown_role", _("Unknown role."))
+    user = User(
+        username=username,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
+    )
+    if check_password:
+        try:
+            validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                [FieldError("password", "weak_password", str(m)) for m in exc.messages]
+            ) from exc
+    user.set_password(password)
+    user.save()
+    for name in teams or []:
+        team, _created = Team.objects.get_or_create(name=name)
+        user.teams.add(team)
+    return user
+
+
+@transaction.atomic
+def issue_token(
+    *,
+    actor: Actor,
+    user: User,
+    name: str,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Issue a token for ``user``; returns the record and the secret, which is never shown again.
+
+    People issue tokens for themselves; only staff managers issue them for others. Scopes default to
+    everything the owner's role allows, and may not name permissions that do not exist.
+    """
+    if actor.user_id != user.pk:
+        actor.require(Perm.STAFF_MANAGE)
+    chosen = sorted(set(scopes)) if scopes is not None else sorted(permissions_for_role(user.role))
+    unknown = [s for s in chosen if s not in ALL_PERMISSIONS]
+    if unknown:
+        raise ValidationFailed.single(
+            "scopes", "unknown_scope", _("Unknown scopes: %(s)s") % {"s": ", ".join(unknown)}
+        )
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        prefix=secret[:10],
+        digest=_digest(secret),
+        scopes=chosen,
+        expires_at=expires_at,
+    )
+    return token, secret
+
+
+def authenticate_token(secret: str) -> Actor | None:
+    """The actor behind a bearer secret, or None for an unknown, revoked or expired token."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_digest(secret), revoked_at__isnull=True)
+        .first()
+    )
+    moment = clock.now()
+    if token is None or not token.user.is_active:
+        return None
+    if token.expires_at is not None and token.expires_at <= moment:
+        return None
+    # One write a minute at most: a busy client must not turn every read into a write.
+    if token.last_used_at is None or (moment - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=moment)
+    allowed = token.user.permissions & frozenset(token.scopes)
+    return Actor(user=token.user, permissions=allowed, token_id=token.pk)
+
+
+@transaction.atomic
+def revoke_token(*, actor: Actor, token: ApiToken) -> None:
+    if token.user_id != actor.user_id:
+        actor.require(Perm.STAFF_MANAGE)
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        token.save(update_fields=["revoked_at"])

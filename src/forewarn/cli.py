@@ -1,0 +1,240 @@
+"""The ``forewarn`` command: one entry point for operators.
+
+``forewarn serve`` runs the web server and, for the embedded default, one task worker beside it;
+``forewarn worker`` runs task workers only, for scale-out on more machines. Everything else calls the
+same services the API and the UI call.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Forewarn: proactive customer care.", no_args_is_help=True, add_completion=False)
+import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forewarn.settings")
+    import django  # noqa: PLC0415 - configure only when a command runs
+
+    django.setup()
+
+
+def _call(*args: str) -> None:
+    from django.core.management import call_command  # noqa: PLC0415
+
+    call_command(*args)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    _setup()
+    _call("migrate", "--no-input")
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queues to work on.")] = "default,imports",
+    interval: Annotated[float, typer.Option(help="Seconds between polls when idle.")] = 0.5,
+) -> None:
+    """Run one task worker (run several, on several machines, to scale out)."""
+    _setup()
+    from django.core.management import call_command  # noqa: PLC0415
+
+    call_command("db_worker", queue_name=queues, interval=interval, reload=False)
+
+
+def _supervise_worker(stop: threading.Event) -> None:
+    """Keep one worker process alive beside the web server until ``stop`` is set."""
+    process: subprocess.Popen[bytes] | None = None
+    while not stop.is_set():
+        if process is None or process.poll() is not None:
+            if process is not None:
+                typer.echo(f"worker exited with {process.returncode}; restarting", err=True)
+            process = subprocess.Popen([sys.executable, "-m", "forewarn.cli", "worker"])
+        stop.wait(1.0)
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
+    with_worker: Annotated[
+        bool, typer.Option("--with-worker/--no-worker", help="Run a task worker too.")
+    ] = True,
+) -> None:
+    """Serve the UI and API (and, unless told not to, one background task worker)."""
+    _setup()
+    import uvicorn  # noqa: PLC0415
+
+    _call("collectstatic", "--no-input", "--verbosity", "0")
+    stop = threading.Event()
+    supervisor = threading.Thread(target=_supervise_worker, args=(stop,), daemon=True)
+    if with_worker:
+        supervisor.start()
+    typer.echo(f"Forewarn is serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    try:
+        uvicorn.run("forewarn.asgi:application", host=host, port=port, workers=workers, log_level="info")
+    finally:
+        stop.set()
+        if with_worker:
+            supervisor.join(timeout=15)
+
+
+@app.command("demo-data")
+def demo_data(
+    customers: Annotated[int, typer.Option(help="How many customers to create.")] = 3000,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing if customers exist.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed, for a repeatable world.")] = 7,
+) -> None:
+    """Create a demo world: staff, customers in uk/ru/en with duplicates, consents and time zones."""
+    _setup()
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from forewarn.core import demo  # noqa: PLC0415
+
+    if if_empty and demo.world_exists():
+        typer.echo("Demo data already loaded.")
+    else:
+        with Progress() as progress:
+            bar = progress.add_task("Creating customers", total=customers)
+            demo.build_world(
+                customers=customers,
+                seed=seed,
+                progress=lambda done, _t: progress.update(bar, completed=done),
+            )
+    for line in demo.credentials_text().splitlines():
+        typer.echo(line)
+
+
+@import_app.command("customers")
+def import_customers(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8).")
+    ],
+    source: Annotated[str, typer.Option(help="Where the data comes from (kept with consents).")] = "import",
+    show: Annotated[int, typer.Option(help="How many rejected rows to print.")] = 50,
+) -> None:
+    """Import customers from CSV: normalise, report bad rows, fold and flag duplicates."""
+    _setup()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn  # noqa: PLC0415
+
+    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.core.errors import ServiceError  # noqa: PLC0415
+    from forewarn.customers.services.importing import import_customers as run  # noqa: PLC0415
+
+    started = time.perf_counter()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    ) as progress:
+        bar = progress.add_task(f"Importing {file.name}", total=None)
+        try:
+            result = run(
+                actor=Actor.system("cli"),
+                path=file,
+                source=source,
+                progress=lambda done, total: progress.update(bar, completed=done, total=total),
+            )
+        except ServiceError as exc:
+            typer.echo(f"Import refused: {exc.message}", err=True)
+            for f in exc.fields:
+                typer.echo(f"  {f.path}: {f.message}", err=True)
+            raise typer.Exit(2) from exc
+    elapsed = time.perf_counter() - started
+    for line, path, _code, message in result.rejections[:show]:
+        typer.echo(f"line {line}: {path or 'row'}: {message}", err=True)
+    if len(result.rejections) > show:
+        typer.echo(f"… and {len(result.rejections) - show} more rejected fields", err=True)
+    typer.echo(
+        f"rows={result.processed_rows} created={result.created} matched={result.matched} "
+        f"rejected={result.rejected} flagged={result.flagged} seconds={elapsed:.1f}"
+    )
+
+
+@app.command()
+def dedupe() -> None:
+    """Look for fuzzy duplicates among all customers and list them for review."""
+    _setup()
+    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.customers.services.dedup import find_duplicates  # noqa: PLC0415
+
+    found = find_duplicates(actor=Actor.system("cli"))
+    typer.echo(f"{found} new duplicate candidates recorded.")
+
+
+@app.command("create-user")
+def create_user(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, supervisor, agent, analyst or marketer.")] = "agent",
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create a member of staff."""
+    _setup()
+    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.accounts.services import create_staff_user  # noqa: PLC0415
+    from forewarn.core.errors import ServiceError  # noqa: PLC0415
+
+    try:
+        create_staff_user(actor=Actor.system("cli"), username=username, password=password, role=role)
+    except ServiceError as exc:
+        typer.echo(f"{exc.message} " + "; ".join(f.message for f in exc.fields), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Created {username} ({role}).")
+
+
+@app.command("issue-token")
+def issue_token(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    scope: Annotated[list[str] | None, typer.Option(help="A permission; repeat for more.")] = None,
+) -> None:
+    """Issue an API token for a member of staff and print its secret (shown only once)."""
+    _setup()
+    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.accounts.models import User  # noqa: PLC0415
+    from forewarn.accounts.services import issue_token as issue  # noqa: PLC0415
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        typer.echo(f"No user {username}.", err=True)
+        raise typer.Exit(2)
+    _token, secret = issue(actor=Actor.system("cli"), user=user, name=name, scopes=scope)
+    typer.echo(secret)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command (forewarn manage showmigrations …)."""
+    _setup()
+    from django.core.management import execute_from_command_line  # noqa: PLC0415
+
+    execute_from_command_line(["forewarn manage", *ctx.args])
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""What every page's frame needs: the navigation, marked for the current section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from forewarn.accounts.roles import Perm
+
+SECTIONS = [
+    ("customers", _("Customers"), "customers:list", Perm.CUSTOMERS_VIEW),
+    ("duplicates", _("Duplicates"), "customers:duplicates", Perm.CUSTOMERS_VIEW),
+    ("imports", _("Imports"), "customers:imports", Perm.CUSTOMERS_IMPORT),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    current = request.resolver_match.url_name if request.resolver_match else ""
+    return {
+        "nav": [
+            {
+                "key": key,
+                "label": label,
+                "url": reverse(name),
+                "active": current == name.split(":")[1],
+            }
+            for key, label, name, perm in SECTIONS
+            if user.may(perm)
+        ]
+    }

@@ -1,0 +1,41 @@
+"""What every UI view shares: the acting user, and service errors shown as pages, not tracebacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.models import User
+from forewarn.core.errors import ServiceError
+
+View = Callable[..., HttpResponse]
+
+
+def actor_for(request: HttpRequest) -> Actor:
+    user = request.user
+    assert isinstance(user, User)
+    return Actor.of(user)
+
+
+def staff_view(view: View) -> View:
+    """Require a signed-in member of staff; render a ServiceError as a page with its status."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except ServiceError as exc:
+            return render(request, "error.html", {"error": exc}, status=exc.status)
+
+    return wrapped
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"

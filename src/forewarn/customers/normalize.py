@@ -1,0 +1,203 @@
+"""Normalising what people type into the forms Forewarn stores and matches on.
+
+Every function returns the normalised value or raises :class:`~forewarn.core.errors.ValidationFailed`
+naming the field (relative path ``value``), so the API, the UI and the CSV import report the same reason.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable
+from datetime import date
+from functools import cache, lru_cache
+from typing import ParamSpec, TypeVar
+
+import phonenumbers
+from anyascii import anyascii
+from django.conf import settings
+from django.utils.translation import gettext as _
+from email_validator import EmailNotValidError, validate_email
+
+from forewarn.core.errors import FieldError, ValidationFailed
+from forewarn.core.vocab import Channel, Language
+from forewarn.customers.models import IdentityKind
+
+TELEGRAM_USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{4,31})$")
+TELEGRAM_CHAT_ID = re.compile(r"^-?\d{5,20}$")
+VIBER_ID = re.compile(r"^[A-Za-z0-9+/=_-]{6,64}$")
+EXTERNAL_ID = re.compile(r"^[\w.:/#-]{1,128}$")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _fail(path: str, code: str, message: str) -> ValidationFailed:
+    return ValidationFailed.single(path, code, message)
+
+
+def normalize_phone(raw: str, *, region: str | None = None, path: str = "value") -> str:
+    """E.164 (+380671234567); numbers without a country code are read in the default region."""
+    text = raw.strip()
+    if not text:
+        raise _fail(path, "required", _("A phone number is required."))
+    try:
+        number = phonenumbers.parse(text, region or settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise _fail(path, "phone_unparseable", _("“%(v)s” is not a phone number.") % {"v": text}) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise _fail(
+            path,
+            "phone_invalid",
+            _("“%(v)s” is not a valid phone number for its country.") % {"v": text},
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str) -> str:
+    """A stored phone written for people (+380 67 123 4567)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def normalize_email(raw: str, *, path: str = "value") -> str:
+    """A syntactically valid address, lower-cased (mailboxes are case-insensitive in practice)."""
+    text = raw.strip()
+    if not text:
+        raise _fail(path, "required", _("An email address is required."))
+    try:
+        checked = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise _fail(path, "email_invalid", _("“%(v)s” is not a valid email address.") % {"v": text}) from exc
+    return checked.normalized.lower()
+
+
+def normalize_telegram(raw: str, *, path: str = "value") -> str:
+    """A numeric chat id as is, or a user name as ``@name`` in lower case."""
+    text = raw.strip()
+    if TELEGRAM_CHAT_ID.match(text):
+        return text
+    match = TELEGRAM_USERNAME.match(text)
+    if not match:
+        raise _fail(
+            path,
+            "telegram_invalid",
+            _("“%(v)s” is neither a Telegram chat id nor a user name.") % {"v": text},
+        )
+    return "@" + match.group(1).lower()
+
+
+def normalize_viber(raw: str, *, path: str = "value") -> str:
+    text = raw.strip()
+    if not VIBER_ID.match(text):
+        raise _fail(path, "viber_invalid", _("“%(v)s” is not a Viber user id.") % {"v": text})
+    return text
+
+
+def normalize_external_id(raw: str, *, path: str = "value") -> str:
+    text = raw.strip()
+    if not EXTERNAL_ID.match(text):
+        raise _fail(
+            path,
+            "external_id_invalid",
+            _("An external id is 1 to 128 letters, digits or . : / # _ -."),
+        )
+    return text
+
+
+NORMALIZERS = {
+    IdentityKind.PHONE: normalize_phone,
+    IdentityKind.EMAIL: normalize_email,
+    IdentityKind.TELEGRAM: normalize_telegram,
+    IdentityKind.VIBER: normalize_viber,
+    IdentityKind.EXTERNAL: normalize_external_id,
+}
+
+
+def normalize_identity(kind: str, raw: str, *, path: str = "value") -> str:
+    if kind not in IdentityKind.values:
+        raise _fail(
+            path.rsplit(".", 1)[0] + ".kind" if "." in path else "kind",
+            "identity_kind_unknown",
+            _("Unknown identity kind “%(v)s”.") % {"v": kind},
+        )
+    return NORMALIZERS[IdentityKind(kind)](raw, path=path)
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_time_zone(raw: str, *, path: str = "time_zone") -> str:
+    text = raw.strip()
+    if text not in _time_zones():
+        raise _fail(
+            path,
+            "time_zone_unknown",
+            _("“%(v)s” is not a known time zone (use an IANA name such as Europe/Kyiv).") % {"v": text},
+        )
+    return text
+
+
+def check_language(raw: str, *, path: str = "language") -> str:
+    text = raw.strip().lower()
+    if text not in Language.values:
+        raise _fail(
+            path,
+            "language_unsupported",
+            _("“%(v)s” is not a supported language (%(choices)s).")
+            % {"v": raw, "choices": ", ".join(Language.values)},
+        )
+    return text
+
+
+def check_channel(raw: str, *, path: str = "preferred_channel") -> str:
+    text = raw.strip().lower()
+    if text not in Channel.values:
+        raise _fail(
+            path,
+            "channel_unknown",
+            _("“%(v)s” is not a channel (%(choices)s).") % {"v": raw, "choices": ", ".join(Channel.values)},
+        )
+    return text
+
+
+def parse_birth_date(raw: str, *, path: str = "birth_date") -> date:
+    text = raw.strip()
+    try:
+        value = date.fromisoformat(text)
+    except ValueError as exc:
+        raise _fail(path, "date_invalid", _("“%(v)s” is not a date (YYYY-MM-DD).") % {"v": text}) from exc
+    if value.year < 1900 or value > date.today():  # noqa: DTZ011 - a calendar date, no zone involved
+        raise _fail(path, "date_out_of_range", _("The date of birth is out of range."))
+    return value
+
+
+def fold(text: str) -> str:
+    """Case-folded text plus its Latin transliteration, for matching across scripts (Олена ~ Olena)."""
+    folded = " ".join(text.casefold().split())
+    in_latin = latin(folded)
+    return folded if in_latin == folded else f"{folded} {in_latin}"
+
+
+def collect(errors: list[FieldError], fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+    """Run a check, adding its errors to ``errors`` instead of raising; None when it failed."""
+    try:
+        return fn(*args, **kwargs)
+    except ValidationFailed as exc:
+        errors.extend(exc.fields)
+        return None
+
+
+@lru_cache(maxsize=200_000)
+def _latin_word(word: str) -> str:
+    return anyascii(word).lower()
+
+
+def latin(text: str) -> str:
+    """Lower-case Latin spelling of a name or address, word by word (cached: names repeat a lot)."""
+    return " ".join(_latin_word(w) for w in text.casefold().split())

@@ -1,0 +1,1 @@
+"""Customer operations, one module per concept: profiles, consent, merging, duplicates, importing."""

@@ -1,0 +1,107 @@
+"""Consent per topic and channel: the current answer, and the history of every change.
+
+No row means the customer was never asked. Transactional notices (order status, outages, security) are
+sent on the lawful basis of the contract, so the contact policy treats "never asked" differently per
+topic; this module only records what the customer said, where and when.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.roles import Perm
+from forewarn.core import clock
+from forewarn.core.errors import ValidationFailed
+from forewarn.core.vocab import Channel, Topic
+from forewarn.customers.models import Consent, ConsentChange, Customer
+from forewarn.customers.services.profiles import ConsentIn, clean_consents
+
+
+def apply_consents(
+    *,
+    actor: Actor,
+    customer: Customer,
+    items: list[ConsentIn],
+    source: str,
+    note: str = "",
+    moment: datetime | None = None,
+) -> list[ConsentChange]:
+    """Set each (topic, channel) to its status; unchanged answers leave no history entry."""
+    actor.require(Perm.CONSENT_EDIT)
+    errors: list = []
+    clean_consents(errors, items)
+    if errors:
+        raise ValidationFailed(errors)
+    at = moment or clock.now()
+    current = {(c.topic, c.channel): c for c in customer.consents.all()}
+    changes: list[ConsentChange] = []
+    with transaction.atomic():
+        for item in items:
+            row = current.get((item.topic, item.channel))
+            previous = row.status if row else ""
+            if previous == item.status:
+                continue
+            if row is None:
+                row = Consent.objects.create(
+                    customer=customer,
+                    topic=item.topic,
+                    channel=item.channel,
+                    status=item.status,
+                    source=source,
+                    updated_at=at,
+                )
+                current[(item.topic, item.channel)] = row
+            else:
+                row.status, row.source, row.updated_at = item.status, source, at
+                row.save(update_fields=["status", "source", "updated_at"])
+            changes.append(
+                ConsentChange(
+                    customer=customer,
+                    topic=item.topic,
+                    channel=item.channel,
+                    previous=previous,
+                    status=item.status,
+                    source=source,
+                    note=note[:255],
+                    actor_id=actor.user_id,
+                    changed_at=at,
+                )
+            )
+        ConsentChange.objects.bulk_create(changes)
+    return changes
+
+
+def record_consent(
+    *,
+    actor: Actor,
+    customer: Customer,
+    topic: str,
+    channel: str,
+    status: str,
+    source: str,
+    note: str = "",
+) -> ConsentChange | None:
+    changes = apply_consents(
+        actor=actor,
+        customer=customer,
+        items=[ConsentIn(topic=topic, channel=channel, status=status)],
+        source=source,
+        note=note,
+    )
+    return changes[0] if changes else None
+
+
+def consent_matrix(customer: Customer) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+    """Rows of (topic, label, [(channel, label, status or "")]) for a profile page."""
+    current = {(c.topic, c.channel): c.status for c in customer.consents.all()}
+    return [
+        (
+            topic.value,
+            str(topic.label),
+            [(ch.value, str(ch.label), current.get((topic.value, ch.value), "")) for ch in Channel],
+        )
+        for topic in Topic
+    ]

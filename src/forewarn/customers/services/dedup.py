@@ -1,0 +1,179 @@
+"""Finding profiles that are probably one person, for a person to merge or tell apart.
+
+Exact duplicates cannot exist: an identity (phone, email, messenger id, CRM id) belongs to one profile,
+and the import folds a row that shares one into the profile that has it. What remains is the fuzzy case:
+the same person entered twice with different contacts and a typo in the name. Comparing every pair is
+quadratic, so candidates come from blocking (records that share a date of birth, a family name and first
+initial, or an email user name), and only pairs within a block are scored: name similarity (rapidfuzz,
+on names transliterated to Latin so Олена and Olena meet) corroborated by other attributes. A different
+date of birth rules a pair out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from itertools import combinations
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.roles import Perm
+from forewarn.core import clock
+from forewarn.customers.models import Customer, DuplicateCandidate, Identity, IdentityKind
+from forewarn.customers.normalize import latin
+
+NAME_THRESHOLD = 85.0
+ADDRESS_THRESHOLD = 90.0
+MAX_BLOCK = 300  # a block larger than this is too unspecific to tell people apart; it is skipped
+
+
+@dataclass(slots=True)
+class Person:
+    pk: int
+    name: str
+    family: str
+    given: str
+    birth_date: date | None
+    city: str
+    address: str
+    email_users: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    first: int
+    second: int
+    score: float
+    reasons: tuple[str, ...]
+
+
+def compare(a: Person, b: Person) -> Match | None:
+    """Score a pair; None when the evidence is not enough to ask a person."""
+    if a.birth_date and b.birth_date and a.birth_date != b.birth_date:
+        return None
+    name = fuzz.token_sort_ratio(a.name, b.name)
+    if name < NAME_THRESHOLD:
+        return None
+    reasons = [f"name {name:.0f}%"]
+    evidence = 0
+    if a.birth_date and a.birth_date == b.birth_date:
+        evidence += 2
+        reasons.append("same date of birth")
+    if (
+        a.address
+        and b.address
+        and Indel.normalized_similarity(a.address, b.address) * 100 >= ADDRESS_THRESHOLD
+    ):
+        evidence += 1
+        reasons.append("same address")
+    if a.city and a.city == b.city:
+        evidence += 1
+        reasons.append("same city")
+    if a.email_users & b.email_users:
+        evidence += 2
+        reasons.append("same email user name")
+    if evidence < 2:
+        return None
+    score = round(0.6 * name / 100 + 0.4 * min(evidence, 4) / 4, 3)
+    low, high = sorted((a.pk, b.pk))
+    return Match(low, high, score, tuple(reasons))
+
+
+def _load(customer_ids: Iterable[int] | None = None) -> list[Person]:
+    rows = Customer.objects.filter(status=Customer.Status.ACTIVE)
+    if customer_ids is not None:
+        rows = rows.filter(pk__in=list(customer_ids))
+    emails: dict[int, set[str]] = defaultdict(set)
+    identities = Identity.objects.filter(kind=IdentityKind.EMAIL)
+    if customer_ids is not None:
+        identities = identities.filter(customer__in=rows)
+    for customer_id, value in identities.values_list("customer_id", "value").iterator(chunk_size=5000):
+        emails[customer_id].add(value.split("@", 1)[0].replace(".", "").replace("_", ""))
+    people = []
+    for pk, given, middle, family, birth, city, address in rows.values_list(
+        "pk", "given_name", "middle_name", "family_name", "birth_date", "city", "address"
+    ).iterator(chunk_size=5000):
+        family_l, given_l = latin(family), latin(given)
+        people.append(
+            Person(
+                pk=pk,
+                name=f"{given_l} {latin(middle)} {family_l}".strip(),
+                family=family_l,
+                given=given_l,
+                birth_date=birth,
+                city=latin(city),
+                address=latin(address),
+                email_users=frozenset(emails.get(pk, ())),
+            )
+        )
+    return people
+
+
+def _blocks(people: list[Person]) -> Iterable[list[Person]]:
+    passes: list[dict[object, list[Person]]] = [defaultdict(list) for _ in range(3)]
+    for person in people:
+        if person.birth_date:
+            passes[0][person.birth_date].append(person)
+        if person.family:
+            passes[1][(person.family[:5], person.given[:1])].append(person)
+        for user in person.email_users:
+            if len(user) >= 5:
+                passes[2][user].append(person)
+    for blocks in passes:
+        for block in blocks.values():
+            if 2 <= len(block) <= MAX_BLOCK:
+                yield block
+
+
+def score_pairs(people: list[Person], *, involving: set[int] | None = None) -> list[Match]:
+    """Every scored pair within a block, at most once; only pairs touching ``involving`` if given."""
+    seen: set[tuple[int, int]] = set()
+    matches = []
+    for block in _blocks(people):
+        if involving is not None and not any(p.pk in involving for p in block):
+            continue
+        for a, b in combinations(block, 2):
+            key = (a.pk, b.pk) if a.pk < b.pk else (b.pk, a.pk)
+            if key in seen or (involving is not None and a.pk not in involving and b.pk not in involving):
+                continue
+            seen.add(key)
+            match = compare(a, b)
+            if match is not None:
+                matches.append(match)
+    return matches
+
+
+def find_duplicates(*, actor: Actor, new_ids: set[int] | None = None) -> int:
+    """Record candidate pairs (among all active profiles, or those touching ``new_ids``).
+
+    Returns how many new candidates were recorded; pairs already decided are not asked again.
+    """
+    actor.require(Perm.CUSTOMERS_VIEW)
+    matches = score_pairs(_load(), involving=new_ids)
+    return record_candidates(matches)
+
+
+def record_candidates(matches: list[Match]) -> int:
+    if not matches:
+        return 0
+    moment = clock.now()
+    before = DuplicateCandidate.objects.count()
+    DuplicateCandidate.objects.bulk_create(
+        [
+            DuplicateCandidate(
+                first_id=m.first,
+                second_id=m.second,
+                score=m.score,
+                reasons=list(m.reasons),
+                found_at=moment,
+            )
+            for m in matches
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    return DuplicateCandidate.objects.count() - before

@@ -1,0 +1,460 @@
+"""Creating, changing, finding and reading customer profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.roles import Perm
+from forewarn.core import clock
+from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from forewarn.customers import normalize as norm
+from forewarn.customers.models import (
+    Consent,
+    ConsentStatus,
+    Customer,
+    Identity,
+    IdentityKind,
+    Segment,
+)
+
+NAME_FIELDS = ("given_name", "middle_name", "family_name")
+TEXT_FIELDS = (*NAME_FIELDS, "city", "address")
+MAX_TEXT = {"given_name": 100, "middle_name": 100, "family_name": 100, "city": 100, "address": 255}
+
+
+@dataclass
+class IdentityIn:
+    kind: str
+    value: str
+    is_primary: bool = False
+
+
+@dataclass
+class ConsentIn:
+    topic: str
+    channel: str
+    status: str
+
+
+@dataclass
+class ProfileIn:
+    """A profile as someone typed it: nothing here is trusted until :func:`clean_profile` says so."""
+
+    given_name: str = ""
+    middle_name: str = ""
+    family_name: str = ""
+    birth_date: str | date | None = None
+    city: str = ""
+    address: str = ""
+    language: str | None = None
+    time_zone: str | None = None
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+    preferred_channel: str | None = None
+    segments: list[str] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    identities: list[IdentityIn] = field(default_factory=list)
+    consents: list[ConsentIn] = field(default_factory=list)
+
+
+@dataclass
+class CleanProfile:
+    fields: dict[str, Any]
+    segments: list[str]
+    identities: list[IdentityIn]
+    consents: list[ConsentIn]
+
+
+def _check_text(errors: list[FieldError], name: str, value: str) -> str:
+    text = " ".join(value.split())
+    if len(text) > MAX_TEXT[name]:
+        errors.append(FieldError(name, "too_long", _("At most %(n)d characters.") % {"n": MAX_TEXT[name]}))
+    return text
+
+
+def clean_segment_slugs(errors: list[FieldError], raw: list[str], path: str = "segments") -> list[str]:
+    slugs: list[str] = []
+    for i, item in enumerate(raw):
+        slug = slugify(item, allow_unicode=False) or slugify(norm.fold(item).split()[-1])
+        if not slug or len(slug) > 64:
+            errors.append(FieldError(f"{path}.{i}", "segment_invalid", _("Not a segment name.")))
+        elif slug not in slugs:
+            slugs.append(slug)
+    return slugs
+
+
+def clean_consents(errors: list[FieldError], raw: list[ConsentIn]) -> list[ConsentIn]:
+    from forewarn.core.vocab import Channel, Topic  # noqa: PLC0415 - kept local to read as a unit
+
+    clean: list[ConsentIn] = []
+    for i, item in enumerate(raw):
+        path = f"consents.{i}"
+        if item.topic not in Topic.values:
+            errors.append(FieldError(f"{path}.topic", "topic_unknown", _("Unknown topic.")))
+        if item.channel not in Channel.values:
+            errors.append(FieldError(f"{path}.channel", "channel_unknown", _("Unknown channel.")))
+        if item.status not in ConsentStatus.values:
+            errors.append(
+                FieldError(f"{path}.status", "consent_status_unknown", _("Use “granted” or “denied”."))
+            )
+        clean.append(item)
+    return clean
+
+
+def clean_identities(errors: list[FieldError], raw: list[IdentityIn]) -> list[IdentityIn]:
+    clean: list[IdentityIn] = []
+    seen: set[tuple[str, str]] = set()
+    for i, item in enumerate(raw):
+        value = norm.collect(
+            errors, norm.normalize_identity, item.kind, item.value, path=f"identities.{i}.value"
+        )
+        if value is None or (item.kind, value) in seen:
+            continue
+        seen.add((item.kind, value))
+        clean.append(IdentityIn(kind=item.kind, value=value, is_primary=item.is_primary))
+    return clean
+
+
+def clean_profile(data: ProfileIn, *, partial_fields: set[str] | None = None) -> CleanProfile:
+    """Validate and normalise a whole profile, reporting every bad field at once."""
+    errors: list[FieldError] = []
+    wanted = partial_fields
+    fields: dict[str, Any] = {}
+
+    def want(name: str) -> bool:
+        return wanted is None or name in wanted
+
+    for name in TEXT_FIELDS:
+        if want(name):
+            fields[name] = _check_text(errors, name, getattr(data, name) or "")
+    if want("birth_date"):
+        raw_birth = data.birth_date
+        fields["birth_date"] = (
+            norm.collect(errors, norm.parse_birth_date, raw_birth)
+            if isinstance(raw_birth, str) and raw_birth.strip()
+            else (raw_birth if isinstance(raw_birth, date) else None)
+        )
+    if want("language") and data.language is not None:
+        fields["language"] = norm.collect(errors, norm.check_language, data.language)
+    if want("time_zone") and data.time_zone is not None:
+        fields["time_zone"] = norm.collect(errors, norm.check_time_zone, data.time_zone)
+    if want("preferred_channel") and data.preferred_channel is not None:
+        fields["preferred_channel"] = (
+            norm.collect(errors, norm.check_channel, data.preferred_channel) if data.preferred_channel else ""
+        )
+    for name in ("quiet_hours_start", "quiet_hours_end"):
+        if want(name) and getattr(data, name) is not None:
+            fields[name] = getattr(data, name)
+    if want("attributes"):
+        if not isinstance(data.attributes, dict):
+            errors.append(FieldError("attributes", "not_an_object", _("Must be an object.")))
+        else:
+            fields["attributes"] = data.attributes
+    segments = clean_segment_slugs(errors, data.segments) if want("segments") else []
+    identities = clean_identities(errors, data.identities)
+    consents = clean_consents(errors, data.consents)
+    if errors:
+        raise ValidationFailed(errors)
+    return CleanProfile(fields=fields, segments=segments, identities=identities, consents=consents)
+
+
+def build_search_text(customer: Customer, identity_values: list[str]) -> str:
+    parts = [norm.fold(customer.full_name), *identity_values]
+    if customer.city:
+        parts.append(norm.fold(customer.city))
+    return " ".join(p for p in parts if p)
+
+
+def refresh_search_text(customer: Customer) -> None:
+    values = list(customer.identities.values_list("value", flat=True))
+    customer.search_text = build_search_text(customer, values)
+    customer.save(update_fields=["search_text"])
+
+
+def ensure_segments(slugs: list[str]) -> list[Segment]:
+    existing = {s.slug: s for s in Segment.objects.filter(slug__in=slugs)}
+    missing = [Segment(slug=s, name=s.replace("-", " ").title()) for s in slugs if s not in existing]
+    if missing:
+        Segment.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {s.slug: s for s in Segment.objects.filter(slug__in=slugs)}
+    return [existing[s] for s in slugs]
+
+
+def taken_identities(
+    identities: list[IdentityIn], *, exclude_customer: int | None = None
+) -> dict[tuple[str, str], int]:
+    """Which of these identities already belong to someone: {(kind, value): customer id}."""
+    if not identities:
+        return {}
+    query = Q()
+    for item in identities:
+        query |= Q(kind=item.kind, value=item.value)
+    rows = Identity.objects.filter(query)
+    if exclude_customer is not None:
+        rows = rows.exclude(customer_id=exclude_customer)
+    return {(k, v): c for k, v, c in rows.values_list("kind", "value", "customer_id")}
+
+
+def _identities_conflict(identities: list[IdentityIn], taken: dict[tuple[str, str], int]) -> Conflict:
+    fields = [
+        FieldError(
+            f"identities.{i}.value",
+            "identity_in_use",
+            _("Already belongs to customer #%(id)d.") % {"id": taken[(item.kind, item.value)]},
+        )
+        for i, item in enumerate(identities)
+        if (item.kind, item.value) in taken
+    ]
+    return Conflict(
+        _("An identity already belongs to another customer; merge the profiles instead."),
+        code="identity_in_use",
+        fields=fields,
+    )
+
+
+@transaction.atomic
+def create_customer(*, actor: Actor, data: ProfileIn, source: str = "api") -> Customer:
+    from forewarn.customers.services.consent import apply_consents  # noqa: PLC0415 - cycle
+
+    actor.require(Perm.CUSTOMERS_EDIT)
+    clean = clean_profile(data)
+    taken = taken_identities(clean.identities)
+    if taken:
+        raise _identities_conflict(clean.identities, taken)
+    moment = clock.now()
+    customer = Customer(**clean.fields, created_at=moment, updated_at=moment)
+    customer.save()
+    _add_identities(customer, clean.identities, source=source, moment=moment)
+    if clean.segments:
+        customer.segments.set(ensure_segments(clean.segments))
+    if clean.consents:
+        actor.require(Perm.CONSENT_EDIT)
+        apply_consents(actor=actor, customer=customer, items=clean.consents, source=source)
+    customer.search_text = build_search_text(customer, [i.value for i in clean.identities])
+    customer.save(update_fields=["search_text"])
+    return customer
+
+
+def _add_identities(
+    customer: Customer, identities: list[IdentityIn], *, source: str, moment: Any
+) -> list[Identity]:
+    kinds_with_primary = (
+        set(customer.identities.filter(is_primary=True).values_list("kind", flat=True))
+        if customer.pk
+        else set()
+    )
+    rows = []
+    for item in identities:
+        primary = item.is_primary or item.kind not in kinds_with_primary
+        if primary:
+            kinds_with_primary.add(item.kind)
+        rows.append(
+            Identity(
+                customer=customer,
+                kind=item.kind,
+                value=item.value,
+                is_primary=primary,
+                source=source,
+                created_at=moment,
+            )
+        )
+    return Identity.objects.bulk_create(rows)
+
+
+UPDATABLE = {
+    *TEXT_FIELDS,
+    "birth_date",
+    "language",
+    "time_zone",
+    "quiet_hours_start",
+    "quiet_hours_end",
+    "preferred_channel",
+    "attributes",
+    "segments",
+}
+
+
+@transaction.atomic
+def update_customer(*, actor: Actor, customer: Customer, changes: dict[str, Any]) -> Customer:
+    """Change the named fields only. ``attributes`` merges keys (a null value removes one)."""
+    actor.require(Perm.CUSTOMERS_EDIT)
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise ValidationFailed(
+            [
+                FieldError(name, "not_updatable", _("This field cannot be changed here."))
+                for name in sorted(unknown)
+            ]
+        )
+    data = ProfileIn(**{k: v for k, v in changes.items() if k != "attributes"})
+    if "attributes" in changes:
+        data.attributes = changes["attributes"]
+    clean = clean_profile(data, partial_fields=set(changes))
+    for name, value in clean.fields.items():
+        if name == "attributes":
+            merged = dict(customer.attributes)
+            for key, item in value.items():
+                if item is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = item
+            customer.attributes = merged
+        elif name in NAME_FIELDS or value is not None or name == "birth_date":
+            setattr(customer, name, value)
+    customer.updated_at = clock.now()
+    customer.save()
+    if "segments" in changes:
+        customer.segments.set(ensure_segments(clean.segments))
+    refresh_search_text(customer)
+    return customer
+
+
+@transaction.atomic
+def add_identity(
+    *,
+    actor: Actor,
+    customer: Customer,
+    kind: str,
+    value: str,
+    is_primary: bool = False,
+    source: str = "api",
+) -> Identity:
+    actor.require(Perm.CUSTOMERS_EDIT)
+    errors: list[FieldError] = []
+    clean = clean_identities(errors, [IdentityIn(kind=kind, value=value, is_primary=is_primary)])
+    if errors:
+        raise ValidationFailed(
+            [FieldError(e.path.removeprefix("identities.0."), e.code, e.message) for e in errors]
+        )
+    item = clean[0]
+    taken = taken_identities(clean)
+    if taken:
+        owner = taken[(item.kind, item.value)]
+        if owner == customer.pk:
+            raise Conflict(_("This customer already has this identity."), code="identity_exists")
+        raise Conflict(
+            _("Already belongs to customer #%(id)d; merge the profiles instead.") % {"id": owner},
+            code="identity_in_use",
+            fields=[FieldError("value", "identity_in_use", _("Already belongs to another customer."))],
+        )
+    if item.is_primary:
+        customer.identities.filter(kind=item.kind).update(is_primary=False)
+    (identity,) = _add_identities(customer, [item], source=source, moment=clock.now())
+    refresh_search_text(customer)
+    return identity
+
+
+@transaction.atomic
+def remove_identity(*, actor: Actor, identity: Identity) -> None:
+    actor.require(Perm.CUSTOMERS_EDIT)
+    customer = identity.customer
+    identity.delete()
+    if identity.is_primary:
+        successor = customer.identities.filter(kind=identity.kind).first()
+        if successor is not None:
+            successor.is_primary = True
+            successor.save(update_fields=["is_primary"])
+    refresh_search_text(customer)
+
+
+def customers_visible_to(actor: Actor) -> QuerySet[Customer]:
+    actor.require(Perm.CUSTOMERS_VIEW)
+    return Customer.objects.filter(status=Customer.Status.ACTIVE)
+
+
+def get_customer_for(actor: Actor, customer_id: int) -> Customer:
+    """Fetch a profile the actor may see, with what the profile page and API show of it."""
+    actor.require(Perm.CUSTOMERS_VIEW)
+    customer = (
+        Customer.objects.prefetch_related(
+            "identities",
+            "segments",
+            Prefetch("consents", queryset=Consent.objects.order_by("topic", "channel")),
+        )
+        .filter(pk=customer_id)
+        .first()
+    )
+    if customer is None:
+        raise NotFound(_("No customer #%(id)d.") % {"id": customer_id}, code="customer_not_found")
+    return customer
+
+
+def get_identity_for(actor: Actor, customer: Customer, identity_id: int) -> Identity:
+    actor.require(Perm.CUSTOMERS_VIEW)
+    identity = customer.identities.filter(pk=identity_id).first()
+    if identity is None:
+        raise NotFound(_("No such identity on this customer."), code="identity_not_found")
+    return identity
+
+
+def search_customers(
+    *,
+    actor: Actor,
+    q: str = "",
+    language: str = "",
+    segment: str = "",
+    preferred_channel: str = "",
+    consent_topic: str = "",
+    consent_channel: str = "",
+    identity_kind: str = "",
+) -> QuerySet[Customer]:
+    """Active customers matching free text (names in any script, phone, email, ids) and filters."""
+    rows = customers_visible_to(actor)
+    text = q.strip()
+    if text:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        # A query that is mostly a phone number matches its digits, whatever way it was written.
+        if len(digits) >= 6 and len(digits) >= len(text.replace(" ", "")) - 3:
+            rows = rows.filter(search_text__contains=digits[-9:])
+        else:
+            # search_text holds each name in its own script and in Latin, so either spelling matches.
+            for term in text.casefold().split():
+                rows = rows.filter(search_text__contains=term)
+    if language:
+        rows = rows.filter(language=language)
+    if preferred_channel:
+        rows = rows.filter(preferred_channel=preferred_channel)
+    if segment:
+        rows = rows.filter(segments__slug=segment)
+    if identity_kind:
+        rows = rows.filter(identities__kind=identity_kind)
+    if consent_topic:
+        consent_filter = Q(consents__topic=consent_topic, consents__status=ConsentStatus.GRANTED)
+        if consent_channel:
+            consent_filter &= Q(consents__channel=consent_channel)
+        rows = rows.filter(consent_filter)
+    if segment or identity_kind or consent_topic:
+        rows = rows.distinct()
+    return rows
+
+
+def primary_identities(customer: Customer) -> dict[str, str]:
+    """The primary value of each identity kind, for lists and headers."""
+    found: dict[str, str] = {}
+    for identity in customer.identities.all():
+        if identity.kind not in found or identity.is_primary:
+            found[identity.kind] = identity.value
+    return found
+
+
+__all__ = [
+    "ConsentIn",
+    "IdentityIn",
+    "IdentityKind",
+    "ProfileIn",
+    "add_identity",
+    "clean_profile",
+    "create_customer",
+    "get_customer_for",
+    "remove_identity",
+    "search_customers",
+    "update_customer",
+]

@@ -1,0 +1,22 @@
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from forewarn.accounts import views as account_views
+from forewarn.accounts.api import router as accounts_router
+from forewarn.core import views as core_views
+from forewarn.core.api import api
+from forewarn.customers.api import router as customers_router
+
+api.add_router("/", accounts_router)
+api.add_router("/", customers_router)
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("health", core_views.health, name="health"),
+    path("login/", account_views.StaffLoginView.as_view(), name="login"),
+    path("logout/", account_views.logout_view, name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("api/v1/", api.urls),
+    path("customers/", include("forewarn.customers.urls")),
+]
