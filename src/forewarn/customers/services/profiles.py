@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
@@ -25,6 +26,7 @@ from forewarn.customers.models import (
     Segment,
 )
 
+PHONE_LIKE = re.compile(r"^[\d\s()+\-./]+$")
 NAME_FIELDS = ("given_name", "middle_name", "family_name")
 TEXT_FIELDS = (*NAME_FIELDS, "city", "address")
 MAX_TEXT = {"given_name": 100, "middle_name": 100, "family_name": 100, "city": 100, "address": 255}
@@ -411,8 +413,8 @@ def search_customers(
     text = q.strip()
     if text:
         digits = "".join(ch for ch in text if ch.isdigit())
-        # A query that is mostly a phone number matches its digits, whatever way it was written.
-        if len(digits) >= 6 and len(digits) >= len(text.replace(" ", "")) - 3:
+        # A query written like a phone number matches its last nine digits, whatever its punctuation.
+        if len(digits) >= 6 and PHONE_LIKE.match(text):
             rows = rows.filter(search_text__contains=digits[-9:])
         else:
             # search_text holds each name in its own script and in Latin, so either spelling matches.

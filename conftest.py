@@ -1,0 +1,129 @@
+"""Shared test fixtures: named people (agent olena, supervisor taras, analyst iryna, marketer maksym,
+admin ada; customer maria) and API clients that act as them through real bearer tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.models import User
+from forewarn.accounts.roles import Role
+from forewarn.accounts.services import create_staff_user, issue_token
+from forewarn.customers.models import Customer
+from forewarn.customers.services.profiles import ConsentIn, IdentityIn, ProfileIn, create_customer
+
+SYSTEM = Actor.system("tests")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Argon2 is the production hasher (tested on its own); tests hash thousands of times faster.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _staff(username: str, role: str, first: str = "", last: str = "") -> User:
+    return create_staff_user(
+        actor=SYSTEM,
+        username=username,
+        password=f"{username}-long-password-1",
+        role=role,
+        first_name=first,
+        last_name=last,
+        check_password=False,
+    )
+
+
+@pytest.fixture
+def olena(db: None) -> User:
+    return _staff("olena", Role.AGENT, "Олена", "Коваленко")
+
+
+@pytest.fixture
+def taras(db: None) -> User:
+    return _staff("taras", Role.SUPERVISOR, "Тарас", "Шевчук")
+
+
+@pytest.fixture
+def iryna(db: None) -> User:
+    return _staff("iryna", Role.ANALYST, "Ірина", "Бондар")
+
+
+@pytest.fixture
+def maksym(db: None) -> User:
+    return _staff("maksym", Role.MARKETER, "Максим", "Ткаченко")
+
+
+@pytest.fixture
+def ada(db: None) -> User:
+    return _staff("ada", Role.ADMIN, "Ada", "Admin")
+
+
+class ApiClient:
+    """A Django test client that sends a real bearer token and JSON, as a machine client would."""
+
+    def __init__(self, secret: str) -> None:
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {secret}"}
+
+    def _send(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        call = getattr(self.client, method)
+        extra = {**self.headers, **(headers or {})}
+        if body is None:
+            return call(path, headers=extra)
+        return call(path, data=body, content_type="application/json", headers=extra)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(path, params, headers=self.headers)
+
+    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        return self._send("post", path, body if body is not None else {}, headers)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self._send("patch", path, body)
+
+    def put(self, path: str, body: Any) -> Any:
+        return self._send("put", path, body)
+
+    def delete(self, path: str) -> Any:
+        return self._send("delete", path)
+
+
+@pytest.fixture
+def api_as(db: None) -> Callable[..., ApiClient]:
+    """``api_as(olena)`` or ``api_as(olena, scopes=["customers.view"])``."""
+
+    def make(user: User, scopes: list[str] | None = None) -> ApiClient:
+        _token, secret = issue_token(actor=SYSTEM, user=user, name="tests", scopes=scopes)
+        return ApiClient(secret)
+
+    return make
+
+
+@pytest.fixture
+def maria(db: None) -> Customer:
+    return create_customer(
+        actor=SYSTEM,
+        data=ProfileIn(
+            given_name="Марія",
+            family_name="Петренко",
+            birth_date="1988-04-12",
+            city="Київ",
+            language="uk",
+            time_zone="Europe/Kyiv",
+            preferred_channel="sms",
+            segments=["retail"],
+            identities=[
+                IdentityIn(kind="phone", value="067 123 45 67"),
+                IdentityIn(kind="email", value="Maria.Petrenko@Example.com"),
+            ],
+            consents=[
+                ConsentIn(topic="marketing", channel="email", status="granted"),
+                ConsentIn(topic="service", channel="sms", status="granted"),
+            ],
+        ),
+        source="tests",
+    )

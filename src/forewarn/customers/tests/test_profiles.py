@@ -1,0 +1,41 @@
+"""Profile rules exercised through the services: normalisation, search across scripts, consent history."""
+
+from __future__ import annotations
+
+import pytest
+
+from forewarn.accounts.actors import Actor
+from forewarn.customers.models import ConsentChange, Customer
+from forewarn.customers.services import consent
+from forewarn.customers.services.profiles import search_customers
+
+
+def test_identities_are_stored_normalised(maria: Customer) -> None:
+    values = dict(maria.identities.values_list("kind", "value"))
+    assert values == {"phone": "+380671234567", "email": "maria.petrenko@example.com"}
+
+
+@pytest.mark.parametrize(
+    "query", ["марія", "МАРІЯ", "mariya petrenko", "PETRENKO", "+38 (067) 123-45-67", "0671234567"]
+)
+def test_search_finds_a_customer_in_either_script_and_any_phone_form(maria: Customer, query: str) -> None:
+    found = list(search_customers(actor=Actor.system("t"), q=query))
+    assert found == [maria]
+
+
+def test_search_does_not_match_other_people(maria: Customer) -> None:
+    assert not search_customers(actor=Actor.system("t"), q="Коваленко").exists()
+
+
+def test_consent_change_keeps_history_and_skips_repeats(maria: Customer, olena) -> None:
+    actor = Actor.of(olena)
+    first = consent.record_consent(
+        actor=actor, customer=maria, topic="marketing", channel="email", status="denied", source="call"
+    )
+    again = consent.record_consent(
+        actor=actor, customer=maria, topic="marketing", channel="email", status="denied", source="call"
+    )
+    assert first is not None
+    assert (first.previous, first.status, first.actor_id) == ("granted", "denied", olena.pk)
+    assert again is None
+    assert ConsentChange.objects.filter(customer=maria, topic="marketing", channel="email").count() == 2
