@@ -1,0 +1,69 @@
+# Forewarn: two commands do all the set-up.
+#   make run   installs into .venv, migrates the embedded SQLite database, loads a demo world and serves
+#              the UI, API and a task worker on http://127.0.0.1:8000
+#   make test  installs what the tests need and runs every check on SQLite and on PostgreSQL
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_CUSTOMERS ?= 3000
+# PostgreSQL for the second test pass; the test runner creates its own test_* database there.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/forewarn
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev lint check-postgres check-chromium test-sqlite test-postgres bench messages clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Forewarn needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==25.3"
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/forewarn migrate
+	$(BIN)/forewarn demo-data --if-empty --customers $(DEMO_CUSTOMERS)
+	@echo "Open http://$(HOST):$(PORT) and sign in with one of the accounts above (they are kept in var/demo-credentials.txt)."
+	$(BIN)/forewarn serve --host $(HOST) --port $(PORT)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	FOREWARN_DATA_DIR=$$(mktemp -d) $(BIN)/forewarn manage makemigrations --check --dry-run
+
+check-chromium:
+	@scripts/ensure-chromium.sh
+
+check-postgres: install-dev
+	@$(BIN)/python scripts/ensure_postgres.py "$(TEST_POSTGRES_URL)"
+
+test-sqlite: install-dev check-chromium
+	FOREWARN_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-postgres: install-dev check-chromium check-postgres
+	FOREWARN_DATA_DIR=$$(mktemp -d) FOREWARN_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test: lint test-sqlite test-postgres
+
+bench: install-dev
+	$(BIN)/python bench/import_customers.py
+
+messages: install-dev
+	cd src/forewarn && FOREWARN_DATA_DIR=$$(mktemp -d) ../../$(BIN)/django-admin makemessages -l uk -l ru --no-obsolete --ignore 'tests/*' --ignore '*/tests/*' --settings forewarn.settings
+	cd src/forewarn && FOREWARN_DATA_DIR=$$(mktemp -d) ../../$(BIN)/django-admin compilemessages --settings forewarn.settings
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
