@@ -1,0 +1,86 @@
+"""The platform shell: health check, API documentation served offline, safe settings defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+
+@pytest.mark.django_db
+def test_health_reports_the_database() -> None:
+    answer = Client().get("/health")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "database": connection.vendor}
+
+
+@pytest.mark.django_db
+def test_api_docs_are_served_without_any_outside_address() -> None:
+    page = Client().get("/api/v1/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
+    assert "cdn." not in page
+    assert "https://" not in page
+
+
+@pytest.mark.django_db
+def test_openapi_describes_the_customer_endpoints_and_auth() -> None:
+    schema = Client().get("/api/v1/openapi.json").json()
+    assert {
+        "/api/v1/customers",
+        "/api/v1/customers/{customer_id}",
+        "/api/v1/merges",
+        "/api/v1/imports",
+    } <= set(schema["paths"])
+    assert "BearerToken" in schema["components"]["securitySchemes"]
+
+
+def _settings_in_fresh_process(env: dict[str, str], *names: str) -> list[object]:
+    """Read settings in a new interpreter, so the environment is read as at start-up."""
+    code = (
+        "import django, json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'forewarn.settings'; django.setup();"
+        f" from django.conf import settings as s; print(json.dumps([{', '.join(names)}], default=str))"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_")}
+    done = subprocess.run(  # noqa: S603 - the test's own interpreter
+        [sys.executable, "-c", code],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_defaults_are_safe_and_the_generated_secret_key_is_kept(tmp_path: Path) -> None:
+    env = {"FOREWARN_DATA_DIR": str(tmp_path)}
+    debug, key, hasher, engine = _settings_in_fresh_process(
+        env, "s.DEBUG", "s.SECRET_KEY", "s.PASSWORD_HASHERS[0]", "s.DATABASES['default']['ENGINE']"
+    )
+    (again,) = _settings_in_fresh_process(env, "s.SECRET_KEY")
+    assert debug is False
+    assert key == again
+    assert len(str(key)) >= 50
+    assert "Argon2" in str(hasher)
+    assert engine == "django.db.backends.sqlite3"
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_database_and_debug_come_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        "FOREWARN_DATA_DIR": str(tmp_path),
+        "FOREWARN_DEBUG": "true",
+        "FOREWARN_DATABASE_URL": "postgres://someone@db.internal:5433/care",
+        "FOREWARN_SECRET_KEY": "configured-key",
+    }
+    shown = _settings_in_fresh_process(
+        env, "s.DEBUG", "s.SECRET_KEY", "s.DATABASES['default']['HOST']", "s.DATABASES['default']['PORT']"
+    )
+    assert shown == [True, "configured-key", "db.internal", 5433]
+    assert not (tmp_path / "secret_key").exists()
