@@ -4,6 +4,7 @@ admin ada; customer maria) and API clients that act as them through real bearer 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,11 @@ SYSTEM = Actor.system("tests")
 def _fast_password_hashing(settings: Any) -> None:
     # Argon2 is the production hasher (tested on its own); tests hash thousands of times faster.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _uploads_in_a_temporary_folder(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def _staff(username: str, role: str, first: str = "", last: str = "") -> User:

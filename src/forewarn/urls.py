@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from forewarn.accounts import views as account_views
@@ -18,5 +18,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", api.urls),
+    # Anything else under the API answers in the API's error shape, not with an HTML page.
+    re_path(r"^api/", core_views.api_not_found),
     path("customers/", include("forewarn.customers.urls")),
 ]

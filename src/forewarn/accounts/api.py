@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
-from pydantic import Field
+from ninja import Router, Schema, Status
+from pydantic import AwareDatetime, Field
 
 from forewarn.accounts import services
 from forewarn.accounts.models import ApiToken
-from forewarn.core.api import actor_of
-from forewarn.core.errors import NotFound
+from forewarn.core.api import InputSchema, actor_of
 
 router = Router(tags=["staff"])
 
@@ -25,10 +24,11 @@ class MeOut(Schema):
     token_id: int | None
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] | None = None
-    expires_at: datetime | None = None
+    # A time without its offset would be read in whatever zone the server runs in.
+    expires_at: AwareDatetime | None = None
 
 
 class TokenOut(Schema):
@@ -60,14 +60,11 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 @router.get("/tokens", response=list[TokenOut], summary="My API tokens")
 def list_tokens(request: HttpRequest) -> list[ApiToken]:
-    actor = actor_of(request)
-    if actor.user is None:
-        return []
-    return list(ApiToken.objects.filter(user=actor.user))
+    return list(services.tokens_of(actor_of(request)))
 
 
 @router.post("/tokens", response={201: NewTokenOut}, summary="Issue a token (the secret is shown once)")
-def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, Any]]:
+def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
     actor = actor_of(request)
     assert actor.user is not None
     token, secret = services.issue_token(
@@ -77,14 +74,11 @@ def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str,
         scopes=payload.scopes,
         expires_at=payload.expires_at,
     )
-    return 201, {**TokenOut.from_orm(token).dict(), "secret": secret}
+    return Status(201, {**TokenOut.model_validate(token).model_dump(), "secret": secret})
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke a token")
-def revoke_token(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def revoke_token(request: HttpRequest, token_id: int) -> Status[None]:
     actor = actor_of(request)
-    token = ApiToken.objects.filter(pk=token_id).first()
-    if token is None or (token.user_id != actor.user_id and not actor.may("staff.manage")):
-        raise NotFound("No such token.", code="token_not_found")
-    services.revoke_token(actor=actor, token=token)
-    return 204, None
+    services.revoke_token(actor=actor, token=services.get_token_for(actor, token_id))
+    return Status(204, None)

@@ -9,13 +9,14 @@ from datetime import datetime
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import ApiToken, Team, User
 from forewarn.accounts.roles import ALL_PERMISSIONS, Perm, Role, permissions_for_role
 from forewarn.core import clock
-from forewarn.core.errors import FieldError, ValidationFailed
+from forewarn.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
 
 TOKEN_PREFIX = "fw_"  # noqa: S105 - a marker that makes leaked tokens easy to scan for, not a secret
 
@@ -77,16 +78,26 @@ def issue_token(
     """Issue a token for ``user``; returns the record and the secret, which is never shown again.
 
     People issue tokens for themselves; only staff managers issue them for others. Scopes default to
-    everything the owner's role allows, and may not name permissions that do not exist.
+    everything the owner's role allows, and may not name permissions that do not exist. Nobody hands
+    out what they may not do themselves: a narrow token must not mint a wide one.
     """
     if actor.user_id != user.pk:
         actor.require(Perm.STAFF_MANAGE)
-    chosen = sorted(set(scopes)) if scopes is not None else sorted(permissions_for_role(user.role))
+    default = permissions_for_role(user.role) & actor.permissions
+    chosen = sorted(set(scopes)) if scopes is not None else sorted(default)
     unknown = [s for s in chosen if s not in ALL_PERMISSIONS]
     if unknown:
         raise ValidationFailed.single(
             "scopes", "unknown_scope", _("Unknown scopes: %(s)s") % {"s": ", ".join(unknown)}
         )
+    beyond = [s for s in chosen if not actor.may(s)]
+    if beyond:
+        message = _("You cannot grant what you may not do yourself: %(s)s") % {"s": ", ".join(beyond)}
+        raise Forbidden(
+            message, code="permission_denied", fields=[FieldError("scopes", "scope_not_allowed", message)]
+        )
+    if expires_at is not None and expires_at <= clock.now():
+        raise ValidationFailed.single("expires_at", "in_the_past", _("The expiry time has already passed."))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -97,6 +108,21 @@ def issue_token(
         expires_at=expires_at,
     )
     return token, secret
+
+
+def tokens_of(actor: Actor) -> QuerySet[ApiToken]:
+    """The actor's own tokens, newest first."""
+    if actor.user is None:
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user=actor.user)
+
+
+def get_token_for(actor: Actor, token_id: int) -> ApiToken:
+    """A token the actor may manage: their own, or anyone's for a staff manager."""
+    token = ApiToken.objects.filter(pk=token_id).first()
+    if token is None or (token.user_id != actor.user_id and not actor.may(Perm.STAFF_MANAGE)):
+        raise NotFound(_("No token #%(id)d.") % {"id": token_id}, code="token_not_found")
+    return token
 
 
 def authenticate_token(secret: str) -> Actor | None:

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
+from pydantic import ModelWrapValidatorHandler, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
@@ -37,6 +39,14 @@ class BearerToken(HttpBearer):
 
 class StaffSession(SessionAuth):
     """The logged-in UI session; ninja checks the CSRF token on unsafe methods."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a signed-in session there is nothing a forged request could act as: skip the CSRF
+        # check, so that a client without a valid token hears 401 not_authenticated, not csrf_failed.
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
         user = request.user
@@ -83,10 +93,54 @@ def _field_path(loc: Iterable[Any]) -> str:
     return ".".join(parts)
 
 
+def _schema_messages() -> dict[str, str]:
+    """Pydantic words its messages in English only: the ones clients meet, in the reader's language."""
+    whole, yes_no = _("Must be a whole number."), _("Must be true or false.")
+    a_date, a_time = _("Must be a date (YYYY-MM-DD)."), _("Must be a time (HH:MM).")
+    a_moment = _("Must be a date and time (ISO 8601, such as 2030-01-31T09:00:00+02:00).")
+    an_object = _("Must be an object.")
+    return {
+        "missing": _("This field is required."),
+        "string_type": _("Must be text."),
+        "string_too_short": _("At least %(min_length)s characters."),
+        "string_too_long": _("At most %(max_length)s characters."),
+        "int_type": whole,
+        "int_parsing": whole,
+        "int_from_float": whole,
+        "bool_type": yes_no,
+        "bool_parsing": yes_no,
+        "list_type": _("Must be a list."),
+        "dict_type": an_object,
+        "model_type": an_object,
+        "literal_error": _("Must be one of %(expected)s."),
+        "date_type": a_date,
+        "date_parsing": a_date,
+        "date_from_datetime_parsing": a_date,
+        "date_from_datetime_inexact": a_date,
+        "time_type": a_time,
+        "time_parsing": a_time,
+        "datetime_type": a_moment,
+        "datetime_parsing": a_moment,
+        "datetime_from_date_parsing": a_moment,
+        "timezone_aware": _("Must include its offset from UTC (such as +02:00 or Z)."),
+    }
+
+
+def _schema_message(error: dict[str, Any], messages: dict[str, str]) -> str:
+    template = messages.get(str(error.get("type")))
+    if template is None:
+        return str(error.get("msg", ""))
+    try:
+        return template % error.get("ctx", {})
+    except (KeyError, TypeError, ValueError):
+        return str(error.get("msg", ""))
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    messages = _schema_messages()
     fields = [
-        FieldError(_field_path(e.get("loc", ())), str(e.get("type", "invalid")), str(e.get("msg", "")))
+        FieldError(_field_path(e.get("loc", ())), str(e.get("type", "invalid")), _schema_message(e, messages))
         for e in exc.errors
     ]
     return error_response(request, 422, "validation_failed", _("Some fields are not valid."), fields)
@@ -103,7 +157,7 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     codes = {400: "bad_request", 403: "forbidden", 405: "method_not_allowed", 429: "rate_limited"}
     message = str(exc)
-    if message == "Cannot parse request body":
+    if message.startswith("Cannot parse request body"):  # with DEBUG on, ninja appends the reason
         return error_response(request, 400, "malformed_body", _("The request body is not valid JSON."))
     if message == "CSRF check Failed":
         return error_response(request, 403, "csrf_failed", _("The CSRF token is missing or wrong."))
@@ -127,6 +181,23 @@ def actor_of(request: HttpRequest) -> Actor:
     if not isinstance(actor, Actor):  # pragma: no cover - every route is authenticated
         raise AuthenticationError
     return actor
+
+
+class InputSchema(Schema):
+    """A document a client sends: it must be a JSON object.
+
+    ninja's ``Schema`` also reads attributes of any object (to shape models on the way out), so without
+    this a list or a number sent as a body would be read as "every field left at its default".
+    """
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _require_object(
+        cls, value: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo
+    ) -> Any:
+        if not isinstance(value, dict | cls):
+            raise PydanticCustomError("dict_type", _("Send a JSON object."))
+        return handler(value)
 
 
 class Page(Schema, Generic[T]):

@@ -6,18 +6,19 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import File, Header, Query, Router, Schema
+from ninja import File, Header, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
 from forewarn.accounts.roles import Perm
-from forewarn.core.api import Page, actor_of, paginate
+from forewarn.core.api import InputSchema, Page, actor_of, paginate
 from forewarn.core.idempotency import run_idempotent
 from forewarn.customers.models import (
     Consent,
     ConsentChange,
     Customer,
     DuplicateCandidate,
+    Identity,
     ImportJob,
     Merge,
     Segment,
@@ -31,19 +32,19 @@ router = Router(tags=["customers"])
 IdentityKindName = Literal["phone", "email", "telegram", "viber", "external"]
 
 
-class IdentityIn(Schema):
+class IdentityIn(InputSchema):
     kind: IdentityKindName
     value: str = Field(max_length=255)
     is_primary: bool = False
 
 
-class ConsentIn(Schema):
+class ConsentIn(InputSchema):
     topic: str
     channel: str
     status: str
 
 
-class CustomerIn(Schema):
+class CustomerIn(InputSchema):
     given_name: str = Field("", max_length=100)
     middle_name: str = Field("", max_length=100)
     family_name: str = Field("", max_length=100)
@@ -61,7 +62,7 @@ class CustomerIn(Schema):
     consents: list[ConsentIn] = []
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(InputSchema):
     given_name: str | None = Field(None, max_length=100)
     middle_name: str | None = Field(None, max_length=100)
     family_name: str | None = Field(None, max_length=100)
@@ -131,7 +132,7 @@ class CustomerOut(Schema):
     updated_at: datetime
 
 
-class ConsentUpdate(Schema):
+class ConsentUpdate(InputSchema):
     topic: str
     channel: str
     status: str
@@ -139,7 +140,7 @@ class ConsentUpdate(Schema):
     note: str = Field("", max_length=255)
 
 
-class MergeIn(Schema):
+class MergeIn(InputSchema):
     survivor_id: int
     absorbed_id: int
     reason: str = Field("", max_length=255)
@@ -245,8 +246,8 @@ class CustomerFilters(Schema):
     consent_topic: str = ""
     consent_channel: str = ""
     identity_kind: str = ""
-    limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    limit: int = Field(50, description="1 to 500; a larger limit is read as 500")
+    offset: int = 0
 
 
 @router.get("/customers", response=Page[CustomerOut], summary="List and search customers")
@@ -254,7 +255,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
     actor = actor_of(request)
     rows = svc.search_customers(
         actor=actor,
-        **filters.dict(exclude={"limit", "offset"}),
+        **filters.model_dump(exclude={"limit", "offset"}),
     ).prefetch_related("identities", "segments")
     return paginate(
         rows,
@@ -269,9 +270,9 @@ def create_customer(
     request: HttpRequest,
     payload: CustomerIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> tuple[int, Any]:
+) -> Status[Any]:
     actor = actor_of(request)
-    body = payload.dict()
+    body = payload.model_dump()
 
     def operation() -> tuple[int, Any]:
         data = svc.ProfileIn(
@@ -283,7 +284,8 @@ def create_customer(
         shaped = CustomerOut.model_validate(shape_customer(svc.get_customer_for(actor, customer.pk)))
         return 201, shaped.model_dump(mode="json")
 
-    return run_idempotent(owner=actor.key, key=idempotency_key, payload=body, operation=operation)
+    status, answer = run_idempotent(owner=actor.key, key=idempotency_key, payload=body, operation=operation)
+    return Status(status, answer)
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut, summary="Read one customer")
@@ -295,12 +297,12 @@ def read_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 def patch_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> dict[str, Any]:
     actor = actor_of(request)
     customer = svc.get_customer_for(actor, customer_id)
-    svc.update_customer(actor=actor, customer=customer, changes=payload.dict(exclude_unset=True))
+    svc.update_customer(actor=actor, customer=customer, changes=payload.model_dump(exclude_unset=True))
     return shape_customer(svc.get_customer_for(actor, customer_id))
 
 
 @router.post("/customers/{customer_id}/identities", response={201: IdentityOut}, summary="Add an identity")
-def add_identity(request: HttpRequest, customer_id: int, payload: IdentityIn) -> tuple[int, Any]:
+def add_identity(request: HttpRequest, customer_id: int, payload: IdentityIn) -> Status[Identity]:
     actor = actor_of(request)
     customer = svc.get_customer_for(actor, customer_id)
     identity = svc.add_identity(
@@ -310,7 +312,7 @@ def add_identity(request: HttpRequest, customer_id: int, payload: IdentityIn) ->
         value=payload.value,
         is_primary=payload.is_primary,
     )
-    return 201, identity
+    return Status(201, identity)
 
 
 @router.delete(
@@ -318,11 +320,11 @@ def add_identity(request: HttpRequest, customer_id: int, payload: IdentityIn) ->
     response={204: None},
     summary="Remove an identity",
 )
-def remove_identity(request: HttpRequest, customer_id: int, identity_id: int) -> tuple[int, None]:
+def remove_identity(request: HttpRequest, customer_id: int, identity_id: int) -> Status[None]:
     actor = actor_of(request)
     customer = svc.get_customer_for(actor, customer_id)
     svc.remove_identity(actor=actor, identity=svc.get_identity_for(actor, customer, identity_id))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/customers/{customer_id}/consents", response=list[ConsentOut], summary="Current consent")
@@ -347,7 +349,8 @@ def put_consent(request: HttpRequest, customer_id: int, payload: ConsentUpdate) 
         source=payload.source,
         note=payload.note,
     )
-    return list(customer.consents.all())
+    # Not customer.consents.all(): that is the list read before the change.
+    return list(Consent.objects.filter(customer=customer))
 
 
 @router.get(
@@ -364,14 +367,15 @@ def consent_history(
 
 
 @router.post("/merges", response={201: MergeOut}, summary="Merge two profiles of one person")
-def merge(request: HttpRequest, payload: MergeIn) -> tuple[int, Merge]:
+def merge(request: HttpRequest, payload: MergeIn) -> Status[Merge]:
     actor = actor_of(request)
-    return 201, merging.merge_customers(
+    done = merging.merge_customers(
         actor=actor,
         survivor_id=payload.survivor_id,
         absorbed_id=payload.absorbed_id,
         reason=payload.reason,
     )
+    return Status(201, done)
 
 
 @router.post("/merges/{merge_id}/undo", response=MergeOut, summary="Undo a merge")
@@ -381,7 +385,10 @@ def undo(request: HttpRequest, merge_id: int) -> Merge:
 
 @router.get("/duplicates", response=Page[DuplicateOut], summary="Profiles that look like one person")
 def duplicates(
-    request: HttpRequest, status: str = "open", limit: int = 50, offset: int = 0
+    request: HttpRequest,
+    status: Literal["open", "merged", "dismissed"] = "open",
+    limit: int = 50,
+    offset: int = 0,
 ) -> dict[str, Any]:
     actor = actor_of(request)
     actor.require(Perm.CUSTOMERS_VIEW)
@@ -395,10 +402,10 @@ def dismiss_duplicate(request: HttpRequest, candidate_id: int) -> DuplicateCandi
 
 
 @router.post("/imports", response={202: ImportOut}, summary="Upload a CSV file to import")
-def upload_import(request: HttpRequest, file: File[UploadedFile]) -> tuple[int, ImportJob]:
+def upload_import(request: HttpRequest, file: File[UploadedFile]) -> Status[ImportJob]:
     actor = actor_of(request)
     job = importing.queue_import(actor=actor, file_name=file.name or "upload.csv", content=file.read())
-    return 202, job
+    return Status(202, job)
 
 
 @router.get("/imports/{job_id}", response=ImportOut, summary="Progress and counts of an import")

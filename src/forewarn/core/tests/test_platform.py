@@ -84,3 +84,11 @@ def test_database_and_debug_come_from_the_environment(tmp_path: Path) -> None:
     )
     assert shown == [True, "configured-key", "db.internal", 5433]
     assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/v2/customers", "/api/"])
+def test_unknown_api_paths_answer_in_the_error_shape(path: str) -> None:
+    answer = Client().post(path)
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "not_found"

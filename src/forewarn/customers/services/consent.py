@@ -14,10 +14,10 @@ from django.db import transaction
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
-from forewarn.core.errors import ValidationFailed
+from forewarn.core.errors import FieldError, ValidationFailed
 from forewarn.core.vocab import Channel, Topic
 from forewarn.customers.models import Consent, ConsentChange, Customer
-from forewarn.customers.services.profiles import ConsentIn, clean_consents
+from forewarn.customers.services.profiles import ConsentIn, clean_consents, require_active
 
 
 def apply_consents(
@@ -31,7 +31,9 @@ def apply_consents(
 ) -> list[ConsentChange]:
     """Set each (topic, channel) to its status; unchanged answers leave no history entry."""
     actor.require(Perm.CONSENT_EDIT)
-    errors: list = []
+    # An answer recorded on a merged profile would never reach the profile messages are sent to.
+    require_active(customer)
+    errors: list[FieldError] = []
     clean_consents(errors, items)
     if errors:
         raise ValidationFailed(errors)
@@ -84,13 +86,19 @@ def record_consent(
     source: str,
     note: str = "",
 ) -> ConsentChange | None:
-    changes = apply_consents(
-        actor=actor,
-        customer=customer,
-        items=[ConsentIn(topic=topic, channel=channel, status=status)],
-        source=source,
-        note=note,
-    )
+    try:
+        changes = apply_consents(
+            actor=actor,
+            customer=customer,
+            items=[ConsentIn(topic=topic, channel=channel, status=status)],
+            source=source,
+            note=note,
+        )
+    except ValidationFailed as exc:
+        # One answer, not a list: name its fields as the caller sent them ("topic", not "consents.0.topic").
+        raise ValidationFailed(
+            [FieldError(f.path.removeprefix("consents.0."), f.code, f.message) for f in exc.fields]
+        ) from exc
     return changes[0] if changes else None
 
 

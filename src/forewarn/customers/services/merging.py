@@ -10,6 +10,7 @@ changed, so an undo puts back what the merge did and leaves alone what people ch
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -206,8 +207,9 @@ def undo_merge(*, actor: Actor, merge_id: int) -> Merge:
         if row is None or row.status != change["after"] or row.source != "merge":
             continue  # changed by someone since the merge: theirs is the newer word
         if change["before"]:
+            # The answer in force is again the one given before the merge, so is its time.
             row.status, row.source = change["before"], change["source"]
-            row.updated_at = moment
+            row.updated_at = datetime.fromisoformat(change["updated_at"])
             row.save(update_fields=["status", "source", "updated_at"])
         else:
             row.delete()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -138,11 +138,12 @@ def clean_profile(data: ProfileIn, *, partial_fields: set[str] | None = None) ->
         if want(name):
             fields[name] = _check_text(errors, name, getattr(data, name) or "")
     if want("birth_date"):
-        raw_birth = data.birth_date
+        # A date parsed by the API still has to be a plausible date of birth (not in the future).
+        raw_birth = data.birth_date.isoformat() if isinstance(data.birth_date, date) else data.birth_date
         fields["birth_date"] = (
             norm.collect(errors, norm.parse_birth_date, raw_birth)
             if isinstance(raw_birth, str) and raw_birth.strip()
-            else (raw_birth if isinstance(raw_birth, date) else None)
+            else None
         )
     if want("language") and data.language is not None:
         fields["language"] = norm.collect(errors, norm.check_language, data.language)
@@ -222,6 +223,16 @@ def _identities_conflict(identities: list[IdentityIn], taken: dict[tuple[str, st
     )
 
 
+def require_active(customer: Customer) -> None:
+    """A merged profile is kept only so that its merge can be undone: changes go to the one it joined."""
+    if customer.status != Customer.Status.ACTIVE:
+        raise Conflict(
+            _("Customer #%(id)d was merged into another profile; change that one instead.")
+            % {"id": customer.pk},
+            code="customer_not_active",
+        )
+
+
 @transaction.atomic
 def create_customer(*, actor: Actor, data: ProfileIn, source: str = "api") -> Customer:
     from forewarn.customers.services.consent import apply_consents  # noqa: PLC0415 - cycle
@@ -268,7 +279,13 @@ def _add_identities(
                 created_at=moment,
             )
         )
-    return Identity.objects.bulk_create(rows)
+    try:
+        with transaction.atomic():
+            return Identity.objects.bulk_create(rows)
+    except IntegrityError as exc:
+        # Another request took one of these identities between our check and this insert.
+        taken = taken_identities(identities, exclude_customer=customer.pk)
+        raise _identities_conflict(identities, taken) from exc
 
 
 UPDATABLE = {
@@ -288,6 +305,7 @@ UPDATABLE = {
 def update_customer(*, actor: Actor, customer: Customer, changes: dict[str, Any]) -> Customer:
     """Change the named fields only. ``attributes`` merges keys (a null value removes one)."""
     actor.require(Perm.CUSTOMERS_EDIT)
+    require_active(customer)
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValidationFailed(
@@ -297,6 +315,8 @@ def update_customer(*, actor: Actor, customer: Customer, changes: dict[str, Any]
             ]
         )
     data = ProfileIn(**{k: v for k, v in changes.items() if k != "attributes"})
+    if changes.get("segments", []) is None:
+        data.segments = []  # null clears the segments, as it clears a name
     if "attributes" in changes:
         data.attributes = changes["attributes"]
     clean = clean_profile(data, partial_fields=set(changes))
@@ -330,6 +350,7 @@ def add_identity(
     source: str = "api",
 ) -> Identity:
     actor.require(Perm.CUSTOMERS_EDIT)
+    require_active(customer)
     errors: list[FieldError] = []
     clean = clean_identities(errors, [IdentityIn(kind=kind, value=value, is_primary=is_primary)])
     if errors:
@@ -358,6 +379,7 @@ def add_identity(
 def remove_identity(*, actor: Actor, identity: Identity) -> None:
     actor.require(Perm.CUSTOMERS_EDIT)
     customer = identity.customer
+    require_active(customer)
     identity.delete()
     if identity.is_primary:
         successor = customer.identities.filter(kind=identity.kind).first()
@@ -428,12 +450,14 @@ def search_customers(
         rows = rows.filter(segments__slug=segment)
     if identity_kind:
         rows = rows.filter(identities__kind=identity_kind)
-    if consent_topic:
-        consent_filter = Q(consents__topic=consent_topic, consents__status=ConsentStatus.GRANTED)
+    if consent_topic or consent_channel:
+        consent_filter = Q(consents__status=ConsentStatus.GRANTED)
+        if consent_topic:
+            consent_filter &= Q(consents__topic=consent_topic)
         if consent_channel:
             consent_filter &= Q(consents__channel=consent_channel)
         rows = rows.filter(consent_filter)
-    if segment or identity_kind or consent_topic:
+    if segment or identity_kind or consent_topic or consent_channel:
         rows = rows.distinct()
     return rows
 
@@ -457,6 +481,7 @@ __all__ = [
     "create_customer",
     "get_customer_for",
     "remove_identity",
+    "require_active",
     "search_customers",
     "update_customer",
 ]

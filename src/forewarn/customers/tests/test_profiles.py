@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from forewarn.accounts.actors import Actor
+from forewarn.core.errors import Conflict
 from forewarn.customers.models import ConsentChange, Customer
-from forewarn.customers.services import consent
+from forewarn.customers.services import consent, profiles
 from forewarn.customers.services.profiles import search_customers
 
 
@@ -39,3 +40,20 @@ def test_consent_change_keeps_history_and_skips_repeats(maria: Customer, olena) 
     assert (first.previous, first.status, first.actor_id) == ("granted", "denied", olena.pk)
     assert again is None
     assert ConsentChange.objects.filter(customer=maria, topic="marketing", channel="email").count() == 2
+
+
+def test_an_identity_taken_between_check_and_insert_is_a_conflict_not_a_crash(
+    maria: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Simulate the race: the up-front check sees nothing, the unique constraint still holds.
+    monkeypatch.setattr(profiles, "taken_identities", lambda identities, exclude_customer=None: {})
+    before = Customer.objects.count()
+    with pytest.raises(Conflict) as caught:
+        profiles.create_customer(
+            actor=Actor.system("t"),
+            data=profiles.ProfileIn(
+                given_name="Друга", identities=[profiles.IdentityIn(kind="phone", value="+380671234567")]
+            ),
+        )
+    assert caught.value.code == "identity_in_use"
+    assert Customer.objects.count() == before
