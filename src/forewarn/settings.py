@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "forewarn.core.middleware.ViewerTimezoneMiddleware",
+    "forewarn.core.middleware.ApiMethodNotAllowedMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into a clear answer.
     "axes.middleware.AxesMiddleware",
 ]

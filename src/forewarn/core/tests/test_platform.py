@@ -92,3 +92,11 @@ def test_unknown_api_paths_answer_in_the_error_shape(path: str) -> None:
     answer = Client().post(path)
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_a_wrong_method_on_an_api_path_answers_in_the_error_shape() -> None:
+    answer = Client().put("/api/v1/customers")
+    assert answer.status_code == 405
+    assert answer.json()["error"]["code"] == "method_not_allowed"
+    assert set(answer["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
