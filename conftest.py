@@ -1,5 +1,6 @@
 """Shared test fixtures: named people (agent olena, supervisor taras, analyst iryna, marketer maksym,
-admin ada; customer maria) and API clients that act as them through real bearer tokens."""
+admin ada; customers maria, her look-alike twin and oleh) and API clients that act as them through real
+bearer tokens."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from forewarn.accounts.models import User
 from forewarn.accounts.roles import Role
 from forewarn.accounts.services import create_staff_user, issue_token
 from forewarn.customers.models import Customer
+from forewarn.customers.services.dedup import find_duplicates
 from forewarn.customers.services.profiles import ConsentIn, IdentityIn, ProfileIn, create_customer
 
 SYSTEM = Actor.system("tests")
@@ -133,3 +135,40 @@ def maria(db: None) -> Customer:
         ),
         source="tests",
     )
+
+
+@pytest.fixture
+def oleh(db: None) -> Customer:
+    """A Russian-speaking wholesale customer who prefers email and refused marketing."""
+    return create_customer(
+        actor=SYSTEM,
+        data=ProfileIn(
+            given_name="Олег",
+            family_name="Сидоренко",
+            city="Одеса",
+            language="ru",
+            preferred_channel="email",
+            segments=["wholesale"],
+            identities=[IdentityIn(kind="phone", value="+380 50 111 22 33")],
+            consents=[ConsentIn(topic="marketing", channel="sms", status="denied")],
+        ),
+        source="tests",
+    )
+
+
+@pytest.fixture
+def twin(maria: Customer) -> Customer:
+    """Maria entered a second time with other contacts: a likely duplicate of her."""
+    twin = create_customer(
+        actor=SYSTEM,
+        data=ProfileIn(
+            given_name="Марія",
+            family_name="Петренко",
+            birth_date="1988-04-12",
+            city="Київ",
+            identities=[IdentityIn(kind="email", value="maria.p@example.org")],
+        ),
+        source="tests",
+    )
+    find_duplicates(actor=SYSTEM)
+    return twin

@@ -45,7 +45,9 @@ def migrate() -> None:
 
 @app.command()
 def worker(
-    queues: Annotated[str, typer.Option(help="Comma-separated queues to work on.")] = "default,imports",
+    queues: Annotated[
+        str, typer.Option(help="Comma-separated queues to work on; '*' for every queue.")
+    ] = "*",
     interval: Annotated[float, typer.Option(help="Seconds between polls when idle.")] = 0.5,
 ) -> None:
     """Run one task worker (run several, on several machines, to scale out)."""

@@ -173,6 +173,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 LANGUAGE_CODE = env_str("LANGUAGE", "en")
 LANGUAGES = [("en", _("English")), ("uk", _("Ukrainian")), ("ru", _("Russian"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# English dates as people outside the US read them (23 Nov 2026, 14:05) and weeks from Monday; Ukrainian
+# and Russian keep Django's own formats.
+FORMAT_MODULE_PATH = ["forewarn.core.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Kyiv")

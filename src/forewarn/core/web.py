@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
@@ -38,4 +39,15 @@ def staff_view(view: View) -> View:
 
 
 def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request for part of a page; a history restore after a cache miss needs the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render_page_or_part(request: HttpRequest, page: str, part: str, context: dict[str, Any]) -> HttpResponse:
+    """The whole page, or only the part htmx asked for; they share a URL, so caches must keep them apart."""
+    response = render(request, part if is_htmx(request) else page, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response

@@ -160,7 +160,10 @@ class DuplicateOut(Schema):
     first_id: int
     second_id: int
     score: float
-    reasons: list[str]
+    reasons: list[str] = Field(
+        description="codes: name:<percent>, birth_date, address, city, email_user, shared_identities"
+    )
+    reason_texts: list[str] = Field(description="the reasons in words, in the caller's language")
     status: str
     found_at: datetime
 

@@ -6,9 +6,10 @@ from datetime import time
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from forewarn.core.vocab import Channel, Language, Topic
+from forewarn.core.vocab import Channel, Language, Source, Topic, label_of
 
 
 class IdentityKind(models.TextChoices):
@@ -107,6 +108,10 @@ class Identity(models.Model):
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
 
+    @property
+    def source_label(self) -> str:
+        return Source.describe(self.source)
+
 
 class Consent(models.Model):
     """The current answer of one customer for one topic on one channel. No row: never asked."""
@@ -156,6 +161,10 @@ class ConsentChange(models.Model):
     def __str__(self) -> str:
         return f"{self.topic}/{self.channel}: {self.previous or '-'} -> {self.status or '-'}"
 
+    @property
+    def source_label(self) -> str:
+        return Source.describe(self.source)
+
 
 class Merge(models.Model):
     """A merge of ``absorbed`` into ``survivor``, with what it moved, so that it can be undone."""
@@ -178,6 +187,25 @@ class Merge(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.absorbed_id} -> #{self.survivor_id}"
+
+
+class Reason(models.TextChoices):
+    """Why two profiles look like one person. Stored as codes and put into words when shown, so each
+    reader sees them in their own language; the name's similarity is stored as ``name:<percent>``."""
+
+    NAME = "name", _("similar name")
+    BIRTH_DATE = "birth_date", _("same date of birth")
+    ADDRESS = "address", _("same address")
+    CITY = "city", _("same city")
+    EMAIL_USER = "email_user", _("same email user name")
+    SHARED_IDENTITIES = "shared_identities", _("identities shared in one import row")
+
+    @classmethod
+    def describe(cls, code: str) -> str:
+        name, _sep, value = code.partition(":")
+        if name == cls.NAME and value.isdigit():
+            return gettext("name %(percent)s%% alike") % {"percent": value}
+        return label_of(cls, code)
 
 
 class DuplicateCandidate(models.Model):
@@ -211,6 +239,10 @@ class DuplicateCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.first_id} ~ #{self.second_id} ({self.score:.2f})"
+
+    @property
+    def reason_texts(self) -> list[str]:
+        return [Reason.describe(code) for code in self.reasons]
 
 
 class ImportJob(models.Model):

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,7 +17,7 @@ from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import ValidationFailed
 from forewarn.core.vocab import Channel, Language, Topic
-from forewarn.core.web import actor_for, is_htmx, staff_view
+from forewarn.core.web import actor_for, render_page_or_part, staff_view
 from forewarn.customers.models import (
     ConsentStatus,
     Customer,
@@ -45,14 +46,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": [(c, _contacts(c)) for c in page.object_list],
         "filters": chosen,
-        "query_without_page": "&".join(f"{k}={v}" for k, v in chosen.items() if v),
+        "query_without_page": urlencode({k: v for k, v in chosen.items() if v}),
         "languages": Language.choices,
         "channels": Channel.choices,
         "topics": Topic.choices,
         "segments": Segment.objects.all(),
     }
-    template = "customers/_results.html" if is_htmx(request) else "customers/list.html"
-    return render(request, template, context)
+    return render_page_or_part(request, "customers/list.html", "customers/_results.html", context)
 
 
 def _contacts(customer: Customer) -> dict[str, str]:
@@ -207,5 +207,6 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "running": job.status in {ImportJob.Status.QUEUED, ImportJob.Status.RUNNING},
         "percent": int(100 * job.processed_rows / job.total_rows) if job.total_rows else 0,
     }
-    template = "customers/_import_progress.html" if is_htmx(request) else "customers/import_detail.html"
-    return render(request, template, context)
+    return render_page_or_part(
+        request, "customers/import_detail.html", "customers/_import_progress.html", context
+    )

@@ -32,10 +32,9 @@ from forewarn.customers.models import (
     Merge,
     Segment,
 )
-from forewarn.customers.services.dedup import find_duplicates
 from forewarn.customers.services.importing import queue_import
 from forewarn.customers.services.merging import merge_customers
-from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
+from forewarn.customers.services.profiles import ProfileIn, create_customer
 
 SYSTEM = Actor.system("tests")
 VIEW, EDIT, CONSENT = Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_EDIT, Perm.CONSENT_EDIT
@@ -114,20 +113,9 @@ ENDPOINTS = [
 
 
 @pytest.fixture
-def world(maria: Customer, settings: Any, tmp_path: Any) -> dict[str, int]:
+def world(maria: Customer, twin: Customer, settings: Any, tmp_path: Any) -> dict[str, int]:
     """Something for every endpoint to act on: a look-alike of Maria, a merge to undo, an import."""
     settings.MEDIA_ROOT = tmp_path
-    twin = create_customer(
-        actor=SYSTEM,
-        data=ProfileIn(
-            given_name="Марія",
-            family_name="Петренко",
-            birth_date="1988-04-12",
-            identities=[IdentityIn(kind="phone", value="050 765 43 21")],
-        ),
-        source="tests",
-    )
-    find_duplicates(actor=SYSTEM)
     kept, gone = (
         create_customer(actor=SYSTEM, data=ProfileIn(given_name="Андрій", family_name=name), source="tests")
         for name in ("Бойко", "Бойко-Мороз")

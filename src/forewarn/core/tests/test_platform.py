@@ -100,3 +100,16 @@ def test_a_wrong_method_on_an_api_path_answers_in_the_error_shape() -> None:
     assert answer.status_code == 405
     assert answer.json()["error"]["code"] == "method_not_allowed"
     assert set(answer["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+def test_english_dates_read_day_month_year_on_a_24_hour_clock() -> None:
+    from datetime import datetime  # noqa: PLC0415
+
+    from django.utils import formats, translation  # noqa: PLC0415
+
+    moment = datetime(2026, 11, 23, 14, 5)  # noqa: DTZ001 - formatting only
+    with translation.override("en"):
+        assert formats.date_format(moment, "DATETIME_FORMAT") == "23 Nov 2026, 14:05"
+        assert formats.date_format(moment, "SHORT_DATE_FORMAT") == "23.11.2026"
+    with translation.override("uk"):
+        assert formats.date_format(moment, "SHORT_DATE_FORMAT") == "23.11.2026"

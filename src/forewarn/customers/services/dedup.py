@@ -12,7 +12,7 @@ date of birth rules a pair out.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from itertools import combinations
@@ -23,7 +23,7 @@ from rapidfuzz.distance import Indel
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
-from forewarn.customers.models import Customer, DuplicateCandidate, Identity, IdentityKind
+from forewarn.customers.models import Customer, DuplicateCandidate, Identity, IdentityKind, Reason
 from forewarn.customers.normalize import latin
 
 NAME_THRESHOLD = 85.0
@@ -39,7 +39,7 @@ class Person:
     given: str
     birth_date: date | None
     city: str
-    address: str
+    address: str  # as written: spelled in Latin only for the few pairs whose names match
     email_users: frozenset[str]
 
 
@@ -58,24 +58,24 @@ def compare(a: Person, b: Person) -> Match | None:
     name = fuzz.token_sort_ratio(a.name, b.name)
     if name < NAME_THRESHOLD:
         return None
-    reasons = [f"name {name:.0f}%"]
+    reasons = [f"{Reason.NAME}:{name:.0f}"]
     evidence = 0
     if a.birth_date and a.birth_date == b.birth_date:
         evidence += 2
-        reasons.append("same date of birth")
+        reasons.append(Reason.BIRTH_DATE)
     if (
         a.address
         and b.address
-        and Indel.normalized_similarity(a.address, b.address) * 100 >= ADDRESS_THRESHOLD
+        and Indel.normalized_similarity(latin(a.address), latin(b.address)) * 100 >= ADDRESS_THRESHOLD
     ):
         evidence += 1
-        reasons.append("same address")
+        reasons.append(Reason.ADDRESS)
     if a.city and a.city == b.city:
         evidence += 1
-        reasons.append("same city")
+        reasons.append(Reason.CITY)
     if a.email_users & b.email_users:
         evidence += 2
-        reasons.append("same email user name")
+        reasons.append(Reason.EMAIL_USER)
     if evidence < 2:
         return None
     score = round(0.6 * name / 100 + 0.4 * min(evidence, 4) / 4, 3)
@@ -91,23 +91,39 @@ def _load(customer_ids: Iterable[int] | None = None) -> list[Person]:
     identities = Identity.objects.filter(kind=IdentityKind.EMAIL)
     if customer_ids is not None:
         identities = identities.filter(customer__in=rows)
-    for customer_id, value in identities.values_list("customer_id", "value").iterator(chunk_size=5000):
+    # No ORDER BY: the models' default orderings would sort every row for nothing.
+    for customer_id, value in (
+        identities.order_by().values_list("customer_id", "value").iterator(chunk_size=5000)
+    ):
         emails[customer_id].add(value.split("@", 1)[0].replace(".", "").replace("_", ""))
+    # Names and cities repeat a lot: each distinct one is transliterated once.
+    spelled: dict[str, str] = {}
+
+    def latin_of(text: str) -> str:
+        found = spelled.get(text)
+        if found is None:
+            found = spelled[text] = latin(text)
+        return found
+
+    none: frozenset[str] = frozenset()
     people = []
-    for pk, given, middle, family, birth, city, address in rows.values_list(
-        "pk", "given_name", "middle_name", "family_name", "birth_date", "city", "address"
-    ).iterator(chunk_size=5000):
-        family_l, given_l = latin(family), latin(given)
+    for pk, given, middle, family, birth, city, address in (
+        rows.order_by()
+        .values_list("pk", "given_name", "middle_name", "family_name", "birth_date", "city", "address")
+        .iterator(chunk_size=5000)
+    ):
+        family_l, given_l = latin_of(family), latin_of(given)
+        users = emails.get(pk)
         people.append(
             Person(
-                pk=pk,
-                name=f"{given_l} {latin(middle)} {family_l}".strip(),
-                family=family_l,
-                given=given_l,
-                birth_date=birth,
-                city=latin(city),
-                address=latin(address),
-                email_users=frozenset(emails.get(pk, ())),
+                pk,
+                f"{given_l} {latin_of(middle)} {family_l}".strip(),
+                family_l,
+                given_l,
+                birth,
+                latin_of(city),
+                address,
+                frozenset(users) if users else none,
             )
         )
     return people
@@ -129,6 +145,20 @@ def _blocks(people: list[Person]) -> Iterable[list[Person]]:
                 yield block
 
 
+def _pairs(block: list[Person]) -> Iterator[tuple[Person, Person]]:
+    """The pairs of a block worth scoring: a different date of birth rules a pair out unseen."""
+    by_date: dict[date | None, list[Person]] = defaultdict(list)
+    for person in block:
+        by_date[person.birth_date].append(person)
+    undated = by_date.pop(None, [])
+    for group in by_date.values():
+        yield from combinations(group, 2)
+    for i, person in enumerate(undated):
+        yield from ((person, other) for other in undated[i + 1 :])
+        for group in by_date.values():
+            yield from ((person, other) for other in group)
+
+
 def score_pairs(people: list[Person], *, involving: set[int] | None = None) -> list[Match]:
     """Every scored pair within a block, at most once; only pairs touching ``involving`` if given."""
     seen: set[tuple[int, int]] = set()
@@ -136,7 +166,7 @@ def score_pairs(people: list[Person], *, involving: set[int] | None = None) -> l
     for block in _blocks(people):
         if involving is not None and not any(p.pk in involving for p in block):
             continue
-        for a, b in combinations(block, 2):
+        for a, b in _pairs(block):
             key = (a.pk, b.pk) if a.pk < b.pk else (b.pk, a.pk)
             if key in seen or (involving is not None and a.pk not in involving and b.pk not in involving):
                 continue

@@ -995,7 +995,8 @@ def test_duplicates_are_listed_and_can_be_dismissed(as_taras: Any, maria: Custom
     listed = as_taras.get("/api/v1/duplicates").json()
     (pair,) = listed["items"]
     assert (pair["first_id"], pair["second_id"], pair["status"]) == (maria.pk, twin.pk, "open")
-    assert "same date of birth" in pair["reasons"]
+    assert "birth_date" in pair["reasons"]
+    assert "same date of birth" in pair["reason_texts"]
 
     answer = as_taras.post(f"/api/v1/duplicates/{pair['id']}/dismiss")
 
