@@ -104,7 +104,8 @@ class ConsentChangeOut(Schema):
     source: str
     note: str
     actor: str | None
-    origin_customer_id: int | None
+    origin_customer_id: int | None = Field(description="the profile this answer came from, after a merge")
+    import_line: int | None = Field(description="the line of the import file that gave this answer")
     changed_at: datetime
 
 
@@ -237,6 +238,7 @@ def shape_change(change: ConsentChange) -> dict[str, Any]:
         "note": change.note,
         "actor": str(change.actor) if change.actor else None,
         "origin_customer_id": change.origin_customer_id,
+        "import_line": change.import_line,
         "changed_at": change.changed_at,
     }
 

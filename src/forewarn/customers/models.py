@@ -150,8 +150,10 @@ class ConsentChange(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The profile this change was first recorded on, when a merge brought it here.
+    # The profile this answer came from, when a merge brought it here.
     origin_customer_id = models.BigIntegerField(null=True, blank=True)
+    # The line of the import file that gave this answer.
+    import_line = models.PositiveIntegerField(null=True, blank=True)
     changed_at = models.DateTimeField()
 
     class Meta:

@@ -653,7 +653,18 @@ class Importer:
         self._consent_updates = Rows(Consent, ["status", "source", "updated_at"])
         self._history = Rows(
             ConsentChange,
-            ["customer", "topic", "channel", "previous", "status", "source", "note", "actor", "changed_at"],
+            [
+                "customer",
+                "topic",
+                "channel",
+                "previous",
+                "status",
+                "source",
+                "note",
+                "import_line",
+                "actor",
+                "changed_at",
+            ],
         )
         self._segment_links = Rows(Customer.segments.through, ["customer", "segment"], ignore_conflicts=True)
         self._rejections = Rows(ImportRejection, ["job", "line", "field", "code", "message"])
@@ -853,19 +864,16 @@ class Importer:
             for c in Consent.objects.filter(customer_id__in=[t.pk for t in old if t.consents])
         }
         create, update, history = [], [], []
-        note = _("Import line %(n)d")
         source, actor_id = self.source, self.actor.user_id
         stamp = self._consents.adapt("updated_at", moment)
         changed_at = self._history.adapt("changed_at", moment)
         for target in new:
-            line_note = note % {"n": target.line}
             for (topic, channel), status in target.consents.items():
                 create.append((target.pk, topic, channel, status, source, stamp))
                 history.append(
-                    (target.pk, topic, channel, "", status, source, line_note, actor_id, changed_at)
+                    (target.pk, topic, channel, "", status, source, "", target.line, actor_id, changed_at)
                 )
         for target in old:
-            line_note = note % {"n": target.line}
             for (topic, channel), status in target.consents.items():
                 row = current.get((target.pk, topic, channel))
                 previous = row.status if row else ""
@@ -877,7 +885,18 @@ class Importer:
                     row.status, row.source, row.updated_at = status, source, moment
                     update.append(row)
                 history.append(
-                    (target.pk, topic, channel, previous, status, source, line_note, actor_id, changed_at)
+                    (
+                        target.pk,
+                        topic,
+                        channel,
+                        previous,
+                        status,
+                        source,
+                        "",
+                        target.line,
+                        actor_id,
+                        changed_at,
+                    )
                 )
         self._consents.insert(create, prepared=True)
         self._consent_updates.update((c.status, c.source, c.updated_at, c.pk) for c in update)

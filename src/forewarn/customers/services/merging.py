@@ -166,7 +166,7 @@ def _merge_consents(
             previous=before,
             status=after,
             source="merge",
-            note=_("Merged from customer #%(id)d") % {"id": absorbed.pk},
+            origin_customer_id=absorbed.pk,
             actor_id=actor.user_id,
             changed_at=moment,
         )
