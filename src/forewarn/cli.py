@@ -57,14 +57,14 @@ def worker(
     call_command("db_worker", queue_name=queues, interval=interval, reload=False)
 
 
-def _supervise_worker(stop: threading.Event) -> None:
-    """Keep one worker process alive beside the web server until ``stop`` is set."""
+def _supervise(command: str, stop: threading.Event) -> None:
+    """Keep one ``forewarn <command>`` process alive beside the web server until ``stop`` is set."""
     process: subprocess.Popen[bytes] | None = None
     while not stop.is_set():
         if process is None or process.poll() is not None:
             if process is not None:
-                typer.echo(f"worker exited with {process.returncode}; restarting", err=True)
-            process = subprocess.Popen([sys.executable, "-m", "forewarn.cli", "worker"])
+                typer.echo(f"{command} exited with {process.returncode}; restarting", err=True)
+            process = subprocess.Popen([sys.executable, "-m", "forewarn.cli", command])
         stop.wait(1.0)
     if process is not None and process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -75,12 +75,27 @@ def _supervise_worker(stop: threading.Event) -> None:
 
 
 @app.command()
+def dispatch(
+    batch: Annotated[int, typer.Option(help="Messages claimed per round.")] = 100,
+    interval: Annotated[float, typer.Option(help="Seconds between polls when nothing is due.")] = 0.5,
+) -> None:
+    """Send due messages from the outbox (run several, on several machines, to send faster)."""
+    _setup()
+    from forewarn.engage.services.outbox import run_dispatcher  # noqa: PLC0415
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_args: stop.set())
+    run_dispatcher(stop, batch=batch, idle=interval)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Web worker processes.")] = 1,
     with_worker: Annotated[
-        bool, typer.Option("--with-worker/--no-worker", help="Run a task worker too.")
+        bool, typer.Option("--with-worker/--no-worker", help="Run a task worker and an outbox sender too.")
     ] = True,
 ) -> None:
     """Serve the UI and API (and, unless told not to, one background task worker)."""
@@ -89,16 +104,21 @@ def serve(
 
     _call("collectstatic", "--no-input", "--verbosity", "0")
     stop = threading.Event()
-    supervisor = threading.Thread(target=_supervise_worker, args=(stop,), daemon=True)
+    supervisors = [
+        threading.Thread(target=_supervise, args=(command, stop), daemon=True)
+        for command in ("worker", "dispatch")
+    ]
     if with_worker:
-        supervisor.start()
+        for supervisor in supervisors:
+            supervisor.start()
     typer.echo(f"Forewarn is serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
     try:
         uvicorn.run("forewarn.asgi:application", host=host, port=port, workers=workers, log_level="info")
     finally:
         stop.set()
         if with_worker:
-            supervisor.join(timeout=15)
+            for supervisor in supervisors:
+                supervisor.join(timeout=15)
 
 
 @app.command("demo-data")

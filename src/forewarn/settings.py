@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "forewarn.core",
     "forewarn.accounts",
     "forewarn.customers",
+    "forewarn.channels",
+    "forewarn.engage",
 ]
 
 MIDDLEWARE = [
@@ -196,7 +198,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "imports"],
+        "QUEUES": ["default", "imports", "broadcasts"],
     }
 }
 

@@ -6,9 +6,11 @@ from forewarn.accounts.api import router as accounts_router
 from forewarn.core import views as core_views
 from forewarn.core.api import api
 from forewarn.customers.api import router as customers_router
+from forewarn.engage.api import router as engage_router
 
 api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
+api.add_router("/", engage_router)
 
 urlpatterns = [
     path("", core_views.home, name="home"),

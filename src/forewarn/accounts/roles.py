@@ -27,6 +27,13 @@ class Perm:
     CONSENT_EDIT = "consent.edit"
     STAFF_VIEW = "staff.view"
     STAFF_MANAGE = "staff.manage"
+    # Proactive messages: see triggers, messages and incidents; change triggers and the contact
+    # policy; declare and resolve incidents; send journey events (machine clients).
+    ENGAGE_VIEW = "engage.view"
+    TRIGGERS_MANAGE = "triggers.manage"
+    POLICY_MANAGE = "policy.manage"
+    INCIDENTS_MANAGE = "incidents.manage"
+    EVENTS_SEND = "events.send"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(value for name, value in vars(Perm).items() if name.isupper())
@@ -41,12 +48,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.CUSTOMERS_MERGE,
             Perm.CONSENT_EDIT,
             Perm.STAFF_VIEW,
+            Perm.ENGAGE_VIEW,
+            Perm.TRIGGERS_MANAGE,
+            Perm.INCIDENTS_MANAGE,
         }
     ),
     # Agents correct contact details and record what a customer said about consent on a call.
-    Role.AGENT: frozenset({Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_EDIT, Perm.CONSENT_EDIT}),
-    Role.ANALYST: frozenset({Perm.CUSTOMERS_VIEW}),
-    Role.MARKETER: frozenset({Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_IMPORT}),
+    Role.AGENT: frozenset({Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_EDIT, Perm.CONSENT_EDIT, Perm.ENGAGE_VIEW}),
+    Role.ANALYST: frozenset({Perm.CUSTOMERS_VIEW, Perm.ENGAGE_VIEW}),
+    # Marketers write the journeys; the contact policy that limits them is the administrator's.
+    Role.MARKETER: frozenset(
+        {Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_IMPORT, Perm.ENGAGE_VIEW, Perm.TRIGGERS_MANAGE}
+    ),
 }
 
 

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.core import checks
+from django.utils.translation import gettext_lazy as _
+
+from forewarn.channels.checks import check_providers
+
+
+class ChannelsConfig(AppConfig):
+    name = "forewarn.channels"
+    label = "channels"
+    verbose_name = _("Channels")
+
+    def ready(self) -> None:
+        checks.register(check_providers)

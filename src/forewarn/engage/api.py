@@ -1,0 +1,469 @@
+"""Engage over HTTP: events in, triggers, the message log, incidents and the contact policy's caps."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Header, Query, Router, Schema, Status
+from pydantic import Field
+from pydantic import ValidationError as PydanticError
+
+from forewarn.accounts.actors import Actor
+from forewarn.core.api import InputSchema, Page, actor_of, paginate
+from forewarn.core.errors import FieldError, ServiceError, ValidationFailed
+from forewarn.customers.services.profiles import get_customer_for
+from forewarn.engage.models import FrequencyCap, Incident, Message, Trigger
+from forewarn.engage.services import events as event_service
+from forewarn.engage.services import incidents as incident_service
+from forewarn.engage.services import messages as message_service
+from forewarn.engage.services import triggers as trigger_service
+
+router = Router(tags=["engage"])
+
+
+# --- events --------------------------------------------------------------------------------------------
+
+
+class EventItem(InputSchema):
+    source: str = Field(max_length=64, description="the system the event comes from, such as 'shop'")
+    id: str = Field(max_length=128, description="the event's id in its source: the idempotency key")
+    type: str = Field(max_length=64, description="such as order_shipped, bill_issued, flight_delayed")
+    occurred_at: datetime | None = Field(None, description="when it happened (ISO 8601 with offset)")
+    customer: dict[str, Any] = Field(
+        description="who: one or more of customer_id, external_id, phone, email, telegram, viber"
+    )
+    payload: dict[str, Any] = {}
+
+
+class EventBatch(InputSchema):
+    events: list[EventItem] = Field(max_length=event_service.MAX_BATCH)
+
+
+class EventResult(Schema):
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"]
+    event_id: int | None
+    messages: int
+    error: dict[str, Any] | None
+
+
+class IngestOut(Schema):
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[EventResult]
+
+
+EVENTS_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/EventItem"},
+                        {"$ref": "#/components/schemas/EventBatch"},
+                    ]
+                }
+            }
+        },
+        "required": True,
+    }
+}
+
+
+def _parse_events(body: bytes, source: str | None = None) -> tuple[list[event_service.EventIn], list[Any], bool]:
+    """The events in a body (one, or {"events": [...]}), each checked on its own: bad ones are reported
+    by index and do not hold back the rest."""
+    try:
+        document = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ServiceError("The request body is not valid JSON.", code="malformed_body") from exc
+    single = not (isinstance(document, dict) and "events" in document)
+    raw = [document] if single else document["events"]
+    if not isinstance(raw, list):
+        raise ValidationFailed.single("events", "not_a_list", "Send a list of events.")
+    if len(raw) > event_service.MAX_BATCH:
+        raise ValidationFailed.single(
+            "events", "too_many", f"At most {event_service.MAX_BATCH} events in one batch."
+        )
+    items: list[event_service.EventIn] = []
+    problems: list[Any] = []
+    for i, entry in enumerate(raw):
+        if source is not None and isinstance(entry, dict):
+            entry = {**entry, "source": entry.get("source") or source}
+        try:
+            parsed = EventItem.model_validate(entry)
+        except PydanticError as exc:
+            fields = [
+                FieldError(".".join(str(p) for p in e["loc"]), str(e["type"]), str(e["msg"]))
+                for e in exc.errors()
+            ]
+            problems.append((i, ValidationFailed(fields)))
+            items.append(event_service.EventIn(source="", id="", type="", customer={}))
+            continue
+        if source is not None and parsed.source != source:
+            problems.append((i, ValidationFailed.single("source", "source_mismatch", "Not this webhook's source.")))
+        items.append(event_service.EventIn(**parsed.model_dump()))
+    return items, problems, single
+
+
+def _ingest(actor: Actor, body: bytes, source: str | None = None) -> tuple[int, dict[str, Any]]:
+    items, problems, single = _parse_events(body, source)
+    bad = {i for i, _e in problems}
+    good = [(i, item) for i, item in enumerate(items) if i not in bad]
+    result = event_service.ingest_events(actor=actor, items=[item for _i, item in good])
+    results: list[dict[str, Any]] = [{} for _ in items]
+    for (i, _item), outcome in zip(good, result.outcomes, strict=True):
+        results[i] = {
+            "index": i,
+            "status": outcome.status,
+            "event_id": outcome.event_id,
+            "messages": outcome.messages,
+            "error": outcome.error,
+        }
+    for i, exc in problems:
+        results[i] = {"index": i, "status": "rejected", "event_id": None, "messages": 0, "error": exc.as_dict()["error"]}
+    answer = {
+        "accepted": sum(1 for r in results if r["status"] == "accepted"),
+        "duplicates": sum(1 for r in results if r["status"] == "duplicate"),
+        "rejected": sum(1 for r in results if r["status"] == "rejected"),
+        "results": results,
+    }
+    if single and results[0]["status"] == "rejected":
+        return 422, {"error": results[0]["error"]}
+    return 200, answer
+
+
+@router.post(
+    "/events",
+    response={200: IngestOut, 422: dict[str, Any]},
+    summary="Send one journey event or a batch of up to 1,000",
+    openapi_extra=EVENTS_BODY,
+)
+def send_events(request: HttpRequest) -> Status[Any]:
+    """Each event's `(source, id)` is its idempotency key: sent again, it is reported as a duplicate and
+    not acted on twice. In a batch every event is judged on its own; the answer lists each by index."""
+    status, answer = _ingest(actor_of(request), request.body)
+    return Status(status, answer)
+
+
+@router.post(
+    "/events/webhook/{source}",
+    auth=None,
+    response={200: IngestOut, 401: dict[str, Any], 422: dict[str, Any]},
+    summary="Events from a source system, signed with its secret",
+    openapi_extra=EVENTS_BODY,
+)
+def webhook_events(
+    request: HttpRequest,
+    source: str,
+    signature: str = Header("", alias="X-Forewarn-Signature"),
+) -> Status[Any]:
+    """Sign the raw body with the source's secret: `X-Forewarn-Signature: sha256=<hex HMAC-SHA256>`."""
+    event_service.verify_webhook(source=source, body=request.body, signature=signature)
+    actor = Actor.system(f"webhook:{source}")
+    status, answer = _ingest(actor, request.body, source)
+    return Status(status, answer)
+
+
+# --- triggers ------------------------------------------------------------------------------------------
+
+
+class TemplateSchema(InputSchema):
+    language: str
+    body: str
+    channel: str = ""
+    variant: str = "standard"
+    subject: str = ""
+
+
+class TriggerSchema(InputSchema):
+    name: str = Field(max_length=120)
+    event_type: str = Field(max_length=64)
+    topic: str
+    templates: list[TemplateSchema]
+    conditions: list[Any] = []
+    wait_seconds: int = 0
+    cancel_on_event: str = ""
+    cancel_match: list[str] = []
+    priority: int = 50
+    critical: bool = False
+    allow_digest: bool = False
+    ttl_seconds: int | None = None
+    when_late: str = "expire"
+    when_bumped: str = "defer"
+    dedup_key: str = ""
+    extras: dict[str, Any] = {}
+    active: bool = True
+    slug: str = ""
+
+
+class TriggerOut(TriggerSchema):
+    id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PreviewIn(InputSchema):
+    trigger: TriggerSchema
+    payload: dict[str, Any] = {}
+    customer_id: int | None = None
+
+
+class PreviewOut(Schema):
+    variant: str
+    channel: str
+    language: str
+    subject: str
+    body: str
+    dedup_key: str
+
+
+def _trigger_in(payload: TriggerSchema) -> trigger_service.TriggerIn:
+    data = payload.model_dump()
+    data["templates"] = [trigger_service.TemplateIn(**t) for t in data["templates"]]
+    return trigger_service.TriggerIn(**data)
+
+
+def shape_trigger(trigger: Trigger) -> dict[str, Any]:
+    data = trigger_service.trigger_input_of(trigger)
+    return {
+        **{name: getattr(data, name) for name in trigger_service.TRIGGER_FIELDS},
+        "slug": trigger.slug,
+        "templates": [t.__dict__ for t in data.templates],
+        "id": trigger.pk,
+        "created_at": trigger.created_at,
+        "updated_at": trigger.updated_at,
+    }
+
+
+@router.get("/triggers", response=list[TriggerOut], summary="Every trigger")
+def list_triggers(request: HttpRequest) -> list[dict[str, Any]]:
+    return [shape_trigger(t) for t in trigger_service.list_triggers(actor_of(request))]
+
+
+@router.post("/triggers", response={201: TriggerOut}, summary="Create a trigger")
+def create_trigger(request: HttpRequest, payload: TriggerSchema) -> Status[dict[str, Any]]:
+    actor = actor_of(request)
+    trigger = trigger_service.create_trigger(actor=actor, data=_trigger_in(payload))
+    return Status(201, shape_trigger(trigger_service.get_trigger_for(actor, trigger.pk)))
+
+
+@router.get("/triggers/{trigger_id}", response=TriggerOut, summary="One trigger")
+def read_trigger(request: HttpRequest, trigger_id: int) -> dict[str, Any]:
+    return shape_trigger(trigger_service.get_trigger_for(actor_of(request), trigger_id))
+
+
+@router.put("/triggers/{trigger_id}", response=TriggerOut, summary="Replace a trigger")
+def replace_trigger(request: HttpRequest, trigger_id: int, payload: TriggerSchema) -> dict[str, Any]:
+    actor = actor_of(request)
+    trigger = trigger_service.get_trigger_for(actor, trigger_id)
+    trigger_service.update_trigger(actor=actor, trigger=trigger, data=_trigger_in(payload))
+    return shape_trigger(trigger_service.get_trigger_for(actor, trigger_id))
+
+
+@router.post("/triggers/preview", response=list[PreviewOut], summary="Render a trigger's templates")
+def preview_trigger(request: HttpRequest, payload: PreviewIn) -> list[Any]:
+    actor = actor_of(request)
+    customer = get_customer_for(actor, payload.customer_id) if payload.customer_id else None
+    return trigger_service.preview_trigger(
+        actor=actor, data=_trigger_in(payload.trigger), payload=payload.payload, customer=customer
+    )
+
+
+# --- messages ------------------------------------------------------------------------------------------
+
+
+class MessageOut(Schema):
+    id: int
+    customer_id: int
+    kind: str
+    topic: str
+    priority: int
+    status: str
+    reason: str
+    channel: str
+    address: str
+    variant: str
+    language: str
+    subject: str
+    body: str
+    trigger_id: int | None
+    event_id: int | None
+    incident_id: int | None
+    digest_into_id: int | None
+    trail: list[Any]
+    planned_at: datetime
+    send_after: datetime
+    expires_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    attempts: int
+    provider: str
+    error: str
+
+
+class MessageFilters(Schema):
+    customer_id: int | None = None
+    status: str = ""
+    channel: str = ""
+    topic: str = ""
+    kind: str = ""
+    reason: str = ""
+    incident_id: int | None = None
+    trigger_id: int | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/messages", response=Page[MessageOut], summary="The message log: every decision and send")
+def list_messages(request: HttpRequest, filters: Query[MessageFilters]) -> dict[str, Any]:
+    rows = message_service.message_log(
+        actor=actor_of(request), **filters.model_dump(exclude={"limit", "offset"})
+    )
+    return paginate(rows, limit=filters.limit, offset=filters.offset, shape=lambda m: m)
+
+
+@router.get("/messages/{message_id}", response=MessageOut, summary="One message with its decisions")
+def read_message(request: HttpRequest, message_id: int) -> Message:
+    return message_service.get_message_for(actor_of(request), message_id)
+
+
+# --- incidents -----------------------------------------------------------------------------------------
+
+
+class IncidentIn(InputSchema):
+    title: str = Field(max_length=200)
+    audience: dict[str, Any] = Field(
+        description='who is affected: {"segments": [...], "city": "...", "attributes": {"district": "..."}}'
+    )
+    description: str = ""
+    area: str = Field("", max_length=200)
+    started_at: datetime | None = None
+    critical: bool = False
+    notice: dict[str, str] = {}
+    resolution: dict[str, str] = {}
+
+
+class IncidentOut(Schema):
+    id: int
+    title: str
+    description: str
+    area: str
+    audience: dict[str, Any]
+    started_at: datetime
+    critical: bool
+    status: str
+    affected_count: int
+    planned_count: int
+    resolved_at: datetime | None
+    created_at: datetime
+    progress: dict[str, dict[str, int]]
+
+
+def shape_incident(incident: Incident) -> dict[str, Any]:
+    return {
+        **{f: getattr(incident, f) for f in IncidentOut.model_fields if f not in {"id", "progress"}},
+        "id": incident.pk,
+        "progress": incident_service.incident_progress(incident),
+    }
+
+
+@router.post("/incidents", response={201: IncidentOut}, summary="Declare an incident and tell those affected")
+def declare_incident(
+    request: HttpRequest,
+    payload: IncidentIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status[Any]:
+    from forewarn.core.idempotency import run_idempotent  # noqa: PLC0415
+
+    actor = actor_of(request)
+    body = payload.model_dump()
+
+    def operation() -> tuple[int, Any]:
+        incident = incident_service.declare_incident(actor=actor, data=incident_service.IncidentIn(**body))
+        return 201, IncidentOut.model_validate(shape_incident(incident)).model_dump(mode="json")
+
+    status, answer = run_idempotent(owner=actor.key, key=idempotency_key, payload=body, operation=operation)
+    return Status(status, answer)
+
+
+@router.get("/incidents", response=list[IncidentOut], summary="Incidents, newest first")
+def list_incidents(request: HttpRequest, status: str = "") -> list[dict[str, Any]]:
+    return [shape_incident(i) for i in incident_service.list_incidents(actor_of(request), status=status)]
+
+
+@router.get("/incidents/{incident_id}", response=IncidentOut, summary="An incident and its progress")
+def read_incident(request: HttpRequest, incident_id: int) -> dict[str, Any]:
+    return shape_incident(incident_service.get_incident_for(actor_of(request), incident_id))
+
+
+@router.post("/incidents/{incident_id}/resolve", response=IncidentOut, summary="Close it and say it is fixed")
+def resolve_incident(request: HttpRequest, incident_id: int) -> dict[str, Any]:
+    actor = actor_of(request)
+    incident = incident_service.get_incident_for(actor, incident_id)
+    return shape_incident(incident_service.resolve_incident(actor=actor, incident=incident))
+
+
+@router.get(
+    "/incidents/{incident_id}/call-list",
+    summary="Who may be called about it, with each person's calling window (CSV)",
+    response={200: None},
+    openapi_extra={"responses": {"200": {"content": {"text/csv": {}}, "description": "CSV"}}},
+)
+def call_list(request: HttpRequest, incident_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    incident = incident_service.get_incident_for(actor, incident_id)
+    rows = incident_service.call_list(actor=actor, incident=incident)
+    response = HttpResponse(incident_service.call_list_csv(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}-call-list.csv"'
+    return response
+
+
+# --- contact policy ------------------------------------------------------------------------------------
+
+
+class CapSchema(InputSchema):
+    topic: str = Field("", description="a topic, or empty for every topic but transactional")
+    limit: int = Field(ge=0, le=1000)
+    window_hours: int = Field(ge=1, le=24 * 366)
+    active: bool = True
+
+
+@router.get("/policy/caps", response=list[CapSchema], summary="Frequency caps shared by every department")
+def list_caps(request: HttpRequest) -> list[FrequencyCap]:
+    return message_service.list_caps(actor_of(request))
+
+
+@router.put("/policy/caps", response=list[CapSchema], summary="Replace the frequency caps")
+def replace_caps(request: HttpRequest, payload: list[CapSchema]) -> list[FrequencyCap]:
+    actor = actor_of(request)
+    return message_service.replace_caps(actor=actor, caps=[c.model_dump() for c in payload])
+
+
+class SuppressionIn(InputSchema):
+    customer_id: int | None = None
+    channel: str = ""
+    address: str = Field("", max_length=255)
+    scope: str = "everything"
+    reason: str = Field("manual", max_length=64)
+
+
+class SuppressionOut(Schema):
+    id: int
+    customer_id: int | None
+    channel: str
+    address: str
+    scope: str
+    reason: str
+    created_at: datetime
+
+
+@router.post("/suppressions", response={201: SuppressionOut}, summary="Unsubscribe a customer or block an address")
+def add_suppression(request: HttpRequest, payload: SuppressionIn) -> Status[Any]:
+    actor = actor_of(request)
+    return Status(201, message_service.add_suppression(actor=actor, **payload.model_dump()))
+

@@ -1,0 +1,343 @@
+"""Events in: validate, find the customer, store once, and let the triggers speak.
+
+An event's ``(source, id)`` is its idempotency key: sent twice, it is stored and acted on once. A batch is
+taken as a whole where it can be: every good event is stored and acted on, every bad one is reported
+with its index and reason, and one bad event never costs the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.roles import Perm
+from forewarn.core import clock
+from forewarn.core.errors import FieldError, NotFound, ServiceError, ValidationFailed
+from forewarn.customers import normalize as norm
+from forewarn.customers.models import Customer, Identity
+from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
+from forewarn.engage.models import (
+    Event,
+    EventSource,
+    Message,
+    MessageStatus,
+    UnknownCustomer,
+)
+from forewarn.engage.services import triggers as trigger_service
+from forewarn.engage.services.planning import plan
+
+MAX_BATCH = 1000
+# How a customer may be named in an event: any identity, the external (CRM) id, or Forewarn's own id.
+REFERENCE_KINDS = ("customer_id", "external_id", "phone", "email", "telegram", "viber")
+# An event this far in the future is a clock or unit mistake, not a plan.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass
+class EventIn:
+    source: str
+    id: str
+    type: str
+    customer: dict[str, Any]
+    payload: dict[str, Any] = field(default_factory=dict)
+    occurred_at: datetime | None = None
+
+
+@dataclass
+class EventOutcome:
+    index: int
+    status: str  # "accepted" | "duplicate" | "rejected"
+    event_id: int | None = None
+    messages: int = 0
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class IngestResult:
+    outcomes: list[EventOutcome]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+class Rejected(ServiceError):
+    status = 422
+
+
+def _reject(code: str, message: str, path: str = "") -> Rejected:
+    return Rejected(message, code=code, fields=[FieldError(path, code, message)] if path else [])
+
+
+def _check(item: EventIn, now: datetime) -> None:
+    errors: list[FieldError] = []
+    if not item.source or len(item.source) > 64:
+        errors.append(FieldError("source", "invalid", _("Name the source system (at most 64 characters).")))
+    if not item.id or len(item.id) > 128:
+        errors.append(
+            FieldError("id", "invalid", _("Give the event's id in its source (at most 128 characters)."))
+        )
+    if not item.type or len(item.type) > 64:
+        errors.append(FieldError("type", "invalid", _("Give the event type (at most 64 characters).")))
+    if not isinstance(item.payload, dict):
+        errors.append(FieldError("payload", "not_an_object", _("The payload must be an object.")))
+    known = [k for k in item.customer if k in REFERENCE_KINDS]
+    unknown = [k for k in item.customer if k not in REFERENCE_KINDS]
+    if unknown:
+        errors.append(
+            FieldError(
+                f"customer.{unknown[0]}",
+                "unknown_reference",
+                _("A customer is named by one of: %(kinds)s.") % {"kinds": ", ".join(REFERENCE_KINDS)},
+            )
+        )
+    elif not known:
+        errors.append(
+            FieldError("customer", "required", _('Name the customer (such as {"phone": "+380…"}).'))
+        )
+    if item.occurred_at is not None and item.occurred_at > now + FUTURE_TOLERANCE:
+        errors.append(
+            FieldError("occurred_at", "in_future", _("The event cannot have happened in the future."))
+        )
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _normalised_references(item: EventIn) -> list[tuple[str, str]]:
+    refs = []
+    for kind in REFERENCE_KINDS:
+        raw = item.customer.get(kind)
+        if raw in (None, ""):
+            continue
+        path = f"customer.{kind}"
+        if kind == "customer_id":
+            if not isinstance(raw, int) or isinstance(raw, bool):
+                raise ValidationFailed.single(path, "not_an_id", _("Must be a whole number."))
+            refs.append((kind, str(raw)))
+            continue
+        if not isinstance(raw, str):
+            raise ValidationFailed.single(path, "not_text", _("Must be text."))
+        identity_kind = "external" if kind == "external_id" else kind
+        refs.append((identity_kind, norm.normalize_identity(identity_kind, raw, path=path)))
+    return refs
+
+
+class _Resolver:
+    """Finds customers by reference for a whole batch with one query per kind."""
+
+    def __init__(self, items: list[tuple[int, list[tuple[str, str]]]]) -> None:
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for _i, refs in items:
+            for kind, value in refs:
+                wanted[kind].add(value)
+        self.found: dict[tuple[str, str], int] = {}
+        condition = Q()
+        for kind, values in wanted.items():
+            if kind != "customer_id":
+                condition |= Q(kind=kind, value__in=values)
+        if condition:
+            for kind, value, cid in Identity.objects.filter(condition).values_list(
+                "kind", "value", "customer_id"
+            ):
+                self.found[(kind, value)] = cid
+        ids = {int(v) for v in wanted.get("customer_id", ())} | set(self.found.values())
+        self.active: dict[int, int] = {}
+        for pk, status, merged_into in Customer.objects.filter(pk__in=ids).values_list(
+            "pk", "status", "merged_into_id"
+        ):
+            # An event about a merged profile belongs to the profile it was merged into.
+            self.active[pk] = merged_into if status == Customer.Status.MERGED and merged_into else pk
+
+    def customer_for(self, refs: list[tuple[str, str]]) -> int | None:
+        for kind, value in refs:
+            cid = int(value) if kind == "customer_id" else self.found.get((kind, value))
+            if cid is not None and cid in self.active:
+                return self.active[cid]
+        return None
+
+
+def _source(slug: str, now: datetime, cache: dict[str, EventSource]) -> EventSource:
+    if slug not in cache:
+        cache[slug], _created = EventSource.objects.get_or_create(slug=slug, defaults={"created_at": now})
+    return cache[slug]
+
+
+def _new_customer(refs: list[tuple[str, str]], source: str) -> int:
+    identities = [IdentityIn(kind=kind, value=value) for kind, value in refs if kind != "customer_id"]
+    if not identities:
+        raise _reject(
+            "unknown_customer", _("No customer has this id, and an id alone cannot create one."), "customer"
+        )
+    customer = create_customer(
+        actor=Actor.system(f"events:{source}"), data=ProfileIn(identities=identities), source=source
+    )
+    return customer.pk
+
+
+def ingest_events(*, actor: Actor, items: list[EventIn]) -> IngestResult:
+    """Store new events and act on them; report duplicates and rejections per item."""
+    actor.require(Perm.EVENTS_SEND)
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed.single(
+            "events", "too_many", _("At most %(n)d events in one batch.") % {"n": MAX_BATCH}
+        )
+    now = clock.now()
+    outcomes: list[EventOutcome] = [EventOutcome(i, "accepted") for i in range(len(items))]
+    checked: list[tuple[int, list[tuple[str, str]]]] = []
+    for i, item in enumerate(items):
+        try:
+            _check(item, now)
+            checked.append((i, _normalised_references(item)))
+        except ServiceError as exc:
+            outcomes[i].status, outcomes[i].error = "rejected", exc.as_dict()["error"]
+    keys = {(items[i].source, items[i].id) for i, _refs in checked}
+    seen = set(
+        Event.objects.filter(
+            source__in={s for s, _x in keys}, external_id__in={x for _s, x in keys}
+        ).values_list("source", "external_id")
+    )
+    fresh: list[tuple[int, list[tuple[str, str]]]] = []
+    in_batch: set[tuple[str, str]] = set()
+    for i, refs in checked:
+        key = (items[i].source, items[i].id)
+        if key in seen or key in in_batch:
+            outcomes[i].status = "duplicate"
+        else:
+            in_batch.add(key)
+            fresh.append((i, refs))
+    if fresh:
+        _store_and_act(items, fresh, outcomes, now)
+    return IngestResult(outcomes)
+
+
+def _store_and_act(
+    items: list[EventIn],
+    fresh: list[tuple[int, list[tuple[str, str]]]],
+    outcomes: list[EventOutcome],
+    now: datetime,
+) -> None:
+    resolver = _Resolver(fresh)
+    sources: dict[str, EventSource] = {}
+    rows: list[tuple[int, Event]] = []
+    with transaction.atomic():
+        for i, refs in fresh:
+            item = items[i]
+            customer_id = resolver.customer_for(refs)
+            if customer_id is None:
+                source = _source(item.source, now, sources)
+                if source.unknown_customer != UnknownCustomer.CREATE:
+                    outcomes[i].status = "rejected"
+                    outcomes[i].error = _reject(
+                        "unknown_customer",
+                        _("No customer matches %(ref)s; this source is set to reject unknown customers.")
+                        % {"ref": ", ".join(f"{k}={v}" for k, v in refs)},
+                        "customer",
+                    ).as_dict()["error"]
+                    continue
+                try:
+                    with transaction.atomic():
+                        customer_id = _new_customer(refs, item.source)
+                except ServiceError as exc:
+                    outcomes[i].status, outcomes[i].error = "rejected", exc.as_dict()["error"]
+                    continue
+                for ref in refs:
+                    resolver.found[ref] = customer_id
+                resolver.active[customer_id] = customer_id
+            rows.append(
+                (
+                    i,
+                    Event(
+                        source=item.source,
+                        external_id=item.id,
+                        type=item.type,
+                        occurred_at=item.occurred_at or now,
+                        received_at=now,
+                        customer_id=customer_id,
+                        payload=item.payload,
+                    ),
+                )
+            )
+        try:
+            with transaction.atomic():
+                Event.objects.bulk_create([e for _i, e in rows])
+            stored = rows
+        except IntegrityError:
+            # Another request stored some of these at the same moment: take them one at a time.
+            stored = []
+            for i, event in rows:
+                try:
+                    with transaction.atomic():
+                        event.save(force_insert=True)
+                    stored.append((i, event))
+                except IntegrityError:
+                    outcomes[i].status = "duplicate"
+        for i, event in stored:
+            outcomes[i].event_id = event.pk
+        counts = act_on_events([e for _i, e in stored], now=now)
+        for i, event in stored:
+            outcomes[i].messages = counts.get(event.pk, 0)
+
+
+def act_on_events(events: list[Event], *, now: datetime) -> dict[int, int]:
+    """Cancel what these events answer (a payment cancels its reminder), then fire matching triggers.
+    Returns how many messages each event led to."""
+    if not events:
+        return {}
+    cancel_waiting_messages(events, now=now)
+    drafts, waiting = trigger_service.drafts_for_events(events, now=now)
+    if waiting:
+        Message.objects.bulk_create(waiting)
+    result = plan(drafts, now=now) if drafts else None
+    counts: dict[int, int] = defaultdict(int)
+    for message in [*waiting, *(result.messages if result else [])]:
+        if message.event_id is not None:
+            counts[message.event_id] += 1
+    return counts
+
+
+def cancel_waiting_messages(events: list[Event], *, now: datetime) -> int:
+    types = {e.type for e in events}
+    waiting = Message.objects.filter(
+        status=MessageStatus.WAITING,
+        customer_id__in={e.customer_id for e in events},
+        trigger__cancel_on_event__in=types,
+    ).select_related("trigger", "event")
+    cancelled = []
+    for message in waiting:
+        assert message.trigger is not None
+        for event in events:
+            if event.customer_id != message.customer_id or event.type != message.trigger.cancel_on_event:
+                continue
+            before = message.event.payload if message.event else {}
+            if all(event.payload.get(k) == before.get(k) for k in message.trigger.cancel_match):
+                message.status, message.reason = MessageStatus.CANCELLED, "cancelled_by_event"
+                message.trail = [*message.trail, ["wait", "cancel", "cancelled_by_event", event.type]]
+                cancelled.append(message)
+                break
+    if cancelled:
+        Message.objects.bulk_update(cancelled, ["status", "reason", "trail"])
+    return len(cancelled)
+
+
+def verify_webhook(*, source: str, body: bytes, signature: str) -> EventSource:
+    """The source whose secret signed this body (``X-Forewarn-Signature: sha256=<hex>``), or 401."""
+    record = EventSource.objects.filter(slug=source).first()
+    if record is None:
+        raise NotFound(_("No event source “%(s)s”.") % {"s": source}, code="source_not_found")
+    expected = "sha256=" + hmac.new(record.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+    if not record.webhook_secret or not hmac.compare_digest(expected, signature.strip()):
+        raise SignatureInvalid(_("The signature does not match this source's secret."))
+    return record
+
+
+class SignatureInvalid(ServiceError):
+    status = 401
+    code = "signature_invalid"

@@ -1,0 +1,386 @@
+"""Triggers: the rules that turn a journey event into a message, and the drafts they make.
+
+A trigger names an event type, conditions on the event and the customer, an optional wait (and the
+event that cancels it), the topic, priority and delivery class of its message, and templates per
+channel, language and variant. Saving checks every condition and template, so a broken rule is refused
+with the path of the part at fault rather than failing when the event comes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.roles import Perm
+from forewarn.core import clock
+from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from forewarn.core.vocab import Channel, Language, Topic
+from forewarn.customers.models import Customer
+from forewarn.engage import policy
+from forewarn.engage.conditions import check_conditions, matches
+from forewarn.engage.models import (
+    Event,
+    Message,
+    MessageStatus,
+    MessageTemplate,
+    Trigger,
+    Variant,
+    WhenBumped,
+    WhenLate,
+)
+from forewarn.engage.services.planning import Draft, Words, customer_context, risk_of
+from forewarn.engage.templating import check_template, render
+
+TRIGGER_FIELDS = (
+    "name", "event_type", "conditions", "wait_seconds", "cancel_on_event", "cancel_match", "topic",
+    "priority", "critical", "allow_digest", "ttl_seconds", "when_late", "when_bumped", "dedup_key",
+    "extras", "active",
+)  # fmt: skip
+
+
+@dataclass
+class TemplateIn:
+    language: str
+    body: str
+    channel: str = ""
+    variant: str = Variant.STANDARD
+    subject: str = ""
+
+
+@dataclass
+class TriggerIn:
+    name: str
+    event_type: str
+    topic: str
+    templates: list[TemplateIn]
+    conditions: list[dict[str, Any]] = field(default_factory=list)
+    wait_seconds: int = 0
+    cancel_on_event: str = ""
+    cancel_match: list[str] = field(default_factory=list)
+    priority: int = 50
+    critical: bool = False
+    allow_digest: bool = False
+    ttl_seconds: int | None = None
+    when_late: str = WhenLate.EXPIRE
+    when_bumped: str = WhenBumped.DEFER
+    dedup_key: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+    active: bool = True
+    slug: str = ""
+
+
+SAMPLE_CUSTOMER = {
+    "first_name": "Марія",
+    "full_name": "Марія Петренко",
+    "language": "uk",
+    "city": "Київ",
+    "time_zone": "Europe/Kyiv",
+    "attributes": {},
+}
+
+
+def _check_trigger(data: TriggerIn) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not data.name.strip() or len(data.name) > 120:
+        errors.append(FieldError("name", "invalid", _("Give the trigger a name (at most 120 characters).")))
+    if not data.event_type.strip() or len(data.event_type) > 64:
+        errors.append(FieldError("event_type", "invalid", _("Name the event type (at most 64 characters).")))
+    if data.topic not in Topic.values:
+        errors.append(FieldError("topic", "topic_unknown", _("Unknown topic.")))
+    if not 0 <= data.priority <= 100:
+        errors.append(FieldError("priority", "out_of_range", _("Priority runs from 0 to 100.")))
+    if data.wait_seconds < 0 or data.wait_seconds > 90 * 86400:
+        errors.append(FieldError("wait_seconds", "out_of_range", _("Wait at most 90 days.")))
+    if data.ttl_seconds is not None and data.ttl_seconds <= 0:
+        errors.append(FieldError("ttl_seconds", "out_of_range", _("A time to live must be positive.")))
+    if data.when_late not in WhenLate.values:
+        errors.append(FieldError("when_late", "invalid", _("Use hold, expire or drop.")))
+    if data.when_bumped not in WhenBumped.values:
+        errors.append(FieldError("when_bumped", "invalid", _("Use defer or drop.")))
+    if data.cancel_match and not data.cancel_on_event:
+        errors.append(FieldError("cancel_match", "needs_event", _("Name the event that cancels the wait.")))
+    errors.extend(check_conditions(data.conditions))
+    errors.extend(f for f in check_template(data.dedup_key, "dedup_key") if data.dedup_key)
+    if not data.templates:
+        errors.append(FieldError("templates", "required", _("Write the message in at least one language.")))
+    seen: set[tuple[str, str, str]] = set()
+    for i, t in enumerate(data.templates):
+        where = f"templates.{i}"
+        if t.language not in Language.values:
+            errors.append(FieldError(f"{where}.language", "language_unknown", _("Use uk, ru or en.")))
+        if t.channel and t.channel not in Channel.values:
+            errors.append(FieldError(f"{where}.channel", "channel_unknown", _("Unknown channel.")))
+        if t.variant not in Variant.values:
+            errors.append(FieldError(f"{where}.variant", "invalid", _("Use standard or retention.")))
+        if not t.body.strip():
+            errors.append(FieldError(f"{where}.body", "required", _("The message needs words.")))
+        key = (t.variant, t.channel, t.language)
+        if key in seen:
+            errors.append(
+                FieldError(where, "duplicate", _("Two templates for the same channel and language."))
+            )
+        seen.add(key)
+        errors.extend(check_template(t.body, f"{where}.body"))
+        errors.extend(check_template(t.subject, f"{where}.subject"))
+    return errors
+
+
+def _slug_for(data: TriggerIn) -> str:
+    return (data.slug or slugify(data.name) or "trigger")[:64]
+
+
+@transaction.atomic
+def create_trigger(*, actor: Actor, data: TriggerIn) -> Trigger:
+    actor.require(Perm.TRIGGERS_MANAGE)
+    errors = _check_trigger(data)
+    if errors:
+        raise ValidationFailed(errors)
+    now = clock.now()
+    trigger = Trigger(slug=_slug_for(data), created_at=now, updated_at=now)
+    for name in TRIGGER_FIELDS:
+        setattr(trigger, name, getattr(data, name))
+    try:
+        with transaction.atomic():
+            trigger.save(force_insert=True)
+    except IntegrityError as exc:
+        raise Conflict(
+            _("A trigger named “%(slug)s” exists already.") % {"slug": trigger.slug}, code="trigger_exists"
+        ) from exc
+    _replace_templates(trigger, data.templates)
+    return trigger
+
+
+@transaction.atomic
+def update_trigger(*, actor: Actor, trigger: Trigger, data: TriggerIn) -> Trigger:
+    actor.require(Perm.TRIGGERS_MANAGE)
+    errors = _check_trigger(data)
+    if errors:
+        raise ValidationFailed(errors)
+    for name in TRIGGER_FIELDS:
+        setattr(trigger, name, getattr(data, name))
+    trigger.updated_at = clock.now()
+    trigger.save(update_fields=[*TRIGGER_FIELDS, "updated_at"])
+    _replace_templates(trigger, data.templates)
+    return trigger
+
+
+def _replace_templates(trigger: Trigger, templates: list[TemplateIn]) -> None:
+    trigger.templates.all().delete()
+    MessageTemplate.objects.bulk_create(
+        MessageTemplate(
+            trigger=trigger,
+            channel=t.channel,
+            language=t.language,
+            variant=t.variant,
+            subject=t.subject,
+            body=t.body,
+        )
+        for t in templates
+    )
+
+
+def get_trigger_for(actor: Actor, trigger_id: int) -> Trigger:
+    actor.require(Perm.ENGAGE_VIEW)
+    trigger = Trigger.objects.prefetch_related("templates").filter(pk=trigger_id).first()
+    if trigger is None:
+        raise NotFound(_("No trigger #%(id)d.") % {"id": trigger_id}, code="trigger_not_found")
+    return trigger
+
+
+def list_triggers(actor: Actor) -> list[Trigger]:
+    actor.require(Perm.ENGAGE_VIEW)
+    return list(
+        Trigger.objects.prefetch_related("templates")
+        .annotate(message_count=Count("messages"))
+        .order_by("name")
+    )
+
+
+def trigger_input_of(trigger: Trigger) -> TriggerIn:
+    """A saved trigger as input, to edit it or preview it."""
+    return TriggerIn(
+        **{name: getattr(trigger, name) for name in TRIGGER_FIELDS},
+        slug=trigger.slug,
+        templates=[
+            TemplateIn(
+                language=t.language, body=t.body, channel=t.channel, variant=t.variant, subject=t.subject
+            )
+            for t in trigger.templates.all()
+        ],
+    )
+
+
+@dataclass
+class Preview:
+    variant: str
+    channel: str
+    language: str
+    subject: str
+    body: str
+    dedup_key: str
+
+
+def preview_trigger(
+    *, actor: Actor, data: TriggerIn, payload: dict[str, Any], customer: Customer | None = None
+) -> list[Preview]:
+    """Every template of a trigger rendered for a customer (or a sample one) and an example payload."""
+    actor.require(Perm.ENGAGE_VIEW)
+    errors = _check_trigger(data)
+    if errors:
+        raise ValidationFailed(errors)
+    now = clock.now()
+    context = {
+        "customer": customer_context(customer) if customer else SAMPLE_CUSTOMER,
+        "payload": payload,
+        "event": {"type": data.event_type, "occurred_at": now.isoformat()},
+        "offer": data.extras,
+    }
+    return [
+        Preview(
+            variant=t.variant,
+            channel=t.channel,
+            language=t.language,
+            subject=render(t.subject, context, strict=False),
+            body=render(t.body, context, strict=False),
+            dedup_key=render(data.dedup_key, context),
+        )
+        for t in data.templates
+    ]
+
+
+# --- firing --------------------------------------------------------------------------------------------
+
+
+def _active_triggers(types: set[str]) -> dict[str, list[Trigger]]:
+    found: dict[str, list[Trigger]] = {}
+    for trigger in Trigger.objects.filter(active=True, event_type__in=types).prefetch_related("templates"):
+        found.setdefault(trigger.event_type, []).append(trigger)
+    return found
+
+
+def _history_counter(event: Event) -> Any:
+    def count(event_type: str, same: dict[str, Any], within: timedelta | None) -> int:
+        rows = Event.objects.filter(
+            customer_id=event.customer_id, type=event_type, occurred_at__lte=event.occurred_at
+        )
+        if within is not None:
+            rows = rows.filter(occurred_at__gte=event.occurred_at - within)
+        for key, value in same.items():
+            rows = rows.filter(**{f"payload__{key}": value})
+        return rows.count()
+
+    return count
+
+
+def intent_of(trigger: Trigger, dedup_key: str) -> policy.Intent:
+    return policy.Intent(
+        topic=trigger.topic,
+        priority=trigger.priority,
+        critical=trigger.critical,
+        allow_digest=trigger.allow_digest,
+        dedup_key=dedup_key,
+        ttl=timedelta(seconds=trigger.ttl_seconds) if trigger.ttl_seconds else None,
+        when_late=trigger.when_late,
+    )
+
+
+def drafts_for_events(events: list[Event], *, now: datetime) -> tuple[list[Draft], list[Message]]:
+    """Drafts to plan now, and messages that wait for their trigger's delay."""
+    triggers = _active_triggers({e.type for e in events})
+    if not triggers:
+        return [], []
+    customers = Customer.objects.prefetch_related("segments").in_bulk(
+        {e.customer_id for e in events if e.type in triggers}
+    )
+    drafts: list[Draft] = []
+    waiting: list[Message] = []
+    for event in events:
+        customer = customers.get(event.customer_id)
+        if customer is None:
+            continue
+        for trigger in triggers.get(event.type, []):
+            context = {
+                "customer": customer_context(customer),
+                "payload": event.payload,
+                "event": {"type": event.type, "occurred_at": event.occurred_at.isoformat()},
+                "offer": trigger.extras,
+            }
+            scope = {
+                "payload": event.payload,
+                "event": {"type": event.type, "source": event.source},
+                "customer": {
+                    **context["customer"],
+                    "segments": [s.slug for s in customer.segments.all()],
+                    "risk": risk_of(customer.attributes, now),
+                },
+            }
+            if not matches(trigger.conditions, scope, _history_counter(event)):
+                continue
+            dedup_key = render(trigger.dedup_key, context)[:200] if trigger.dedup_key else ""
+            intent = intent_of(trigger, dedup_key)
+            if trigger.wait_seconds:
+                waiting.append(
+                    Message(
+                        customer_id=customer.pk,
+                        trigger=trigger,
+                        event=event,
+                        kind=trigger.slug,
+                        topic=trigger.topic,
+                        priority=trigger.priority,
+                        critical=trigger.critical,
+                        allow_digest=trigger.allow_digest,
+                        when_late=trigger.when_late,
+                        when_bumped=trigger.when_bumped,
+                        context=context,
+                        status=MessageStatus.WAITING,
+                        reason="waiting",
+                        trail=[["wait", "wait", "trigger_wait", str(trigger.wait_seconds)]],
+                        planned_at=now,
+                        send_after=event.occurred_at + timedelta(seconds=trigger.wait_seconds),
+                    )
+                )
+                continue
+            drafts.append(
+                Draft(
+                    customer_id=customer.pk,
+                    intent=intent,
+                    kind=trigger.slug,
+                    words=Words.of_templates(trigger.templates.all()),
+                    context=context,
+                    trigger_id=trigger.pk,
+                    event_id=event.pk,
+                    when_bumped=trigger.when_bumped,
+                )
+            )
+    return drafts, waiting
+
+
+def drafts_for_waiting(messages: list[Message]) -> list[Draft]:
+    """Messages whose wait is over, as drafts the policy decides on now."""
+    drafts = []
+    for message in messages:
+        trigger = message.trigger
+        if trigger is None:
+            continue
+        key = render(trigger.dedup_key, message.context)[:200] if trigger.dedup_key else ""
+        drafts.append(
+            Draft(
+                customer_id=message.customer_id,
+                intent=intent_of(trigger, key),
+                kind=message.kind,
+                words=Words.of_templates(trigger.templates.all()),
+                context=message.context,
+                trigger_id=trigger.pk,
+                event_id=message.event_id,
+                when_bumped=trigger.when_bumped,
+                existing=message,
+            )
+        )
+    return drafts

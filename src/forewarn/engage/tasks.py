@@ -1,0 +1,12 @@
+"""Background jobs for engage: thin wrappers that call services."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from forewarn.engage.services import incidents
+
+
+@task(queue_name="broadcasts")
+def broadcast_incident(incident_id: int, kind: str) -> int:
+    return incidents.broadcast(incident_id, kind)

@@ -1,0 +1,239 @@
+"""Events through the HTTP API: validation, idempotency, customer matching, triggers and their waits."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.test import Client
+
+from forewarn.accounts.models import User
+from forewarn.core import clock
+from forewarn.customers.models import Customer
+from forewarn.engage.models import Event, EventSource, Message, MessageStatus, Trigger, UnknownCustomer
+from forewarn.engage.services.outbox import release_waiting
+
+
+def shipped(order: str = "A-1", phone: str = "+380671234567", **extra: Any) -> dict[str, Any]:
+    return {
+        "source": "shop",
+        "id": f"evt-{order}",
+        "type": "order_shipped",
+        "customer": {"phone": phone},
+        "payload": {"order_id": order, **extra},
+    }
+
+
+def test_an_event_for_a_known_customer_plans_one_message_in_their_language(
+    api_as: Callable[..., Any], shop: User, maria: Customer, order_shipped: Trigger, afternoon: Any
+) -> None:
+    response = api_as(shop).post("/api/v1/events", shipped(phone="067 123 45 67"))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["accepted"], body["results"][0]["messages"]) == (1, 1)
+    message = Message.objects.get(customer=maria)
+    assert (message.status, message.channel, message.address) == ("queued", "sms", "+380671234567")
+    assert message.body == "Марія, замовлення A-1 вже в дорозі."
+    assert message.event_id == body["results"][0]["event_id"]
+    assert message.dedup_key == "order-shipped:A-1"
+
+
+def test_the_same_event_twice_is_stored_and_acted_on_once(
+    api_as: Callable[..., Any], shop: User, maria: Customer, order_shipped: Trigger, afternoon: Any
+) -> None:
+    client = api_as(shop)
+    first = client.post("/api/v1/events", shipped())
+    again = client.post("/api/v1/events", shipped())
+    assert first.json()["accepted"] == 1
+    assert again.json()["duplicates"] == 1
+    assert again.json()["results"][0]["status"] == "duplicate"
+    assert Event.objects.count() == 1
+    assert Message.objects.count() == 1
+
+
+def test_a_new_event_about_the_same_order_is_not_said_twice(
+    api_as: Callable[..., Any], shop: User, maria: Customer, order_shipped: Trigger, afternoon: Any
+) -> None:
+    client = api_as(shop)
+    client.post("/api/v1/events", shipped())
+    retry = {**shipped(), "id": "evt-A-1-resent"}
+    client.post("/api/v1/events", retry)
+    statuses = sorted(Message.objects.values_list("status", "reason"))
+    assert statuses == [("queued", "ok"), ("suppressed", "already_said")]
+
+
+def test_a_batch_takes_every_good_event_and_reports_each_bad_one(
+    api_as: Callable[..., Any], shop: User, maria: Customer, order_shipped: Trigger, afternoon: Any
+) -> None:
+    events = [
+        shipped("A-1"),
+        {**shipped("A-2"), "customer": {"phone": "not a phone"}},
+        {**shipped("A-3"), "type": ""},
+        {"source": "shop", "id": "x"},
+        {**shipped("A-4"), "customer": {"phone": "+380501112299"}},
+        {**shipped("A-5"), "occurred_at": "2031-01-01T00:00:00Z"},
+        shipped("A-6"),
+    ]
+    response = api_as(shop).post("/api/v1/events", {"events": events})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [
+        "accepted", "rejected", "rejected", "rejected", "rejected", "rejected", "accepted"
+    ]  # fmt: skip
+    assert results[1]["error"]["fields"][0]["path"] == "customer.phone"
+    assert results[1]["error"]["fields"][0]["code"] == "phone_unparseable"
+    assert results[2]["error"]["fields"][0]["path"] == "type"
+    assert {f["path"] for f in results[3]["error"]["fields"]} >= {"type", "customer"}
+    assert results[4]["error"]["code"] == "unknown_customer"
+    assert results[5]["error"]["fields"][0]["code"] == "in_future"
+    assert Event.objects.count() == 2
+
+
+def test_a_single_rejected_event_is_a_422_with_the_reason(
+    api_as: Callable[..., Any], shop: User, afternoon: Any
+) -> None:
+    response = api_as(shop).post("/api/v1/events", shipped(phone="+380991234500"))
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "unknown_customer"
+    assert Event.objects.count() == 0
+
+
+def test_a_source_set_to_create_makes_a_profile_for_an_unknown_customer(
+    api_as: Callable[..., Any], shop: User, order_shipped: Trigger, afternoon: Any
+) -> None:
+    EventSource.objects.create(slug="shop", unknown_customer=UnknownCustomer.CREATE, created_at=clock.now())
+    response = api_as(shop).post("/api/v1/events", shipped(phone="+380991234500"))
+    assert response.json()["accepted"] == 1
+    customer = Customer.objects.get(identities__value="+380991234500")
+    assert Event.objects.get().customer == customer
+
+
+def test_bodies_that_are_not_events_are_refused_clearly(api_as: Callable[..., Any], shop: User) -> None:
+    client = api_as(shop)
+    raw = client.client.post(
+        "/api/v1/events", data=b"{not json", content_type="application/json", headers=client.headers
+    )
+    assert raw.status_code == 400
+    assert raw.json()["error"]["code"] == "malformed_body"
+    too_many = client.post("/api/v1/events", {"events": [shipped(str(i)) for i in range(1001)]})
+    assert too_many.status_code == 422
+    assert too_many.json()["error"]["fields"][0]["code"] == "too_many"
+
+
+def test_sending_events_needs_the_permission(
+    api_as: Callable[..., Any], olena: User, maria: Customer, order_shipped: Trigger
+) -> None:
+    response = api_as(olena).post("/api/v1/events", shipped())
+    assert response.status_code == 403
+    assert Event.objects.count() == 0
+
+
+def _signed(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_a_signed_webhook_is_taken_and_a_wrong_signature_is_401(
+    maria: Customer, order_shipped: Trigger, afternoon: Any
+) -> None:
+    EventSource.objects.create(slug="shop", webhook_secret="s3cret", created_at=clock.now())
+    body = json.dumps(shipped()).encode()
+    client = Client()
+    bad = client.post(
+        "/api/v1/events/webhook/shop",
+        data=body,
+        content_type="application/json",
+        headers={"X-Forewarn-Signature": _signed("wrong", body)},
+    )
+    assert bad.status_code == 401
+    assert bad.json()["error"]["code"] == "signature_invalid"
+    assert Event.objects.count() == 0
+    good = client.post(
+        "/api/v1/events/webhook/shop",
+        data=body,
+        content_type="application/json",
+        headers={"X-Forewarn-Signature": _signed("s3cret", body)},
+    )
+    assert good.status_code == 200
+    assert good.json()["accepted"] == 1
+    replayed = client.post(
+        "/api/v1/events/webhook/shop",
+        data=body,
+        content_type="application/json",
+        headers={"X-Forewarn-Signature": _signed("s3cret", body)},
+    )
+    assert replayed.json()["duplicates"] == 1
+    assert Message.objects.count() == 1
+
+
+def test_conditions_on_the_payload_and_history_decide_whether_a_trigger_fires(
+    api_as: Callable[..., Any], shop: User, maria: Customer, make_trigger: Callable[..., Trigger], afternoon: Any
+) -> None:
+    make_trigger(
+        event_type="product_viewed",
+        topic="service",
+        conditions=[{"history": {"type": "product_viewed", "same": ["sku"], "within_days": 7, "min": 3}}],
+        dedup_key="viewed-thrice:{{ payload.sku }}",
+    )
+    client = api_as(shop)
+
+    def view(n: int, sku: str) -> dict[str, Any]:
+        return {
+            "source": "web",
+            "id": f"v{n}",
+            "type": "product_viewed",
+            "customer": {"email": "maria.petrenko@example.com"},
+            "payload": {"sku": sku},
+        }
+
+    answers = [client.post("/api/v1/events", view(n, sku)).json() for n, sku in enumerate("AABAA")]
+    assert [a["results"][0]["messages"] for a in answers] == [0, 0, 0, 1, 1]
+    # The fourth view of A fired it; the fifth was the same news, so it was not said again.
+    assert sorted(Message.objects.values_list("status", flat=True)) == ["queued", "suppressed"]
+
+
+def test_a_waiting_reminder_goes_when_no_payment_came_and_is_cancelled_when_one_did(
+    api_as: Callable[..., Any], shop: User, maria: Customer, oleh: Customer, make_trigger: Callable[..., Trigger]
+) -> None:
+    make_trigger(
+        event_type="bill_issued",
+        topic="service",
+        wait_seconds=3 * 86400,
+        cancel_on_event="payment_received",
+        cancel_match=["bill_id"],
+        templates=[],
+    )
+    client = api_as(shop)
+    with clock.frozen_at(clock.now().replace(hour=10, minute=0, second=0, microsecond=0)):
+        for who, bill in ((maria, "B-1"), (oleh, "B-2")):
+            client.post(
+                "/api/v1/events",
+                {
+                    "source": "billing",
+                    "id": bill,
+                    "type": "bill_issued",
+                    "customer": {"customer_id": who.pk},
+                    "payload": {"bill_id": bill, "amount": 420},
+                },
+            )
+        assert Message.objects.filter(status=MessageStatus.WAITING).count() == 2
+        clock.advance(timedelta(days=1))
+        client.post(
+            "/api/v1/events",
+            {
+                "source": "billing",
+                "id": "P-1",
+                "type": "payment_received",
+                "customer": {"customer_id": maria.pk},
+                "payload": {"bill_id": "B-1"},
+            },
+        )
+        assert Message.objects.get(customer=maria).status == MessageStatus.CANCELLED
+        clock.advance(timedelta(days=2, minutes=1))
+        assert release_waiting(now=clock.now()) == 1
+    reminder = Message.objects.get(customer=oleh)
+    assert reminder.status == MessageStatus.QUEUED
+    assert reminder.trail[0][:3] == ["wait", "wait", "trigger_wait"]
