@@ -33,6 +33,15 @@ def _uploads_in_a_temporary_folder(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture
+def immediate_tasks(settings: Any) -> None:
+    """Background jobs run at once, inside the request that enqueues them, on every queue."""
+    queues = settings.TASKS["default"]["QUEUES"]
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": queues}
+    }
+
+
 def _staff(username: str, role: str, first: str = "", last: str = "") -> User:
     return create_staff_user(
         actor=SYSTEM,

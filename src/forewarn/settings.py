@@ -6,6 +6,7 @@ runs on an embedded SQLite database under ``var/`` with a secret key generated o
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
+
+from forewarn.channels.registry import providers_from_env
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -201,6 +204,13 @@ TASKS = {
         "QUEUES": ["default", "imports", "broadcasts"],
     }
 }
+
+# Which provider sends on each channel (README, "Channels"); a channel with none configured is recorded
+# by the local provider instead of sent. FOREWARN_PROVIDERS_JSON may name any provider per channel.
+FOREWARN_PROVIDERS = providers_from_env()
+FOREWARN_PROVIDERS.update(json.loads(env_str("PROVIDERS_JSON", "{}")))
+# How long a sender holds the messages it claimed; a sender that dies gives them up after this.
+FOREWARN_OUTBOX_LEASE_SECONDS = int(env_str("OUTBOX_LEASE_SECONDS", "60"))
 
 # The region assumed for phone numbers written without a country code.
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "UA")

@@ -6,6 +6,7 @@ from forewarn.accounts.api import router as accounts_router
 from forewarn.core import views as core_views
 from forewarn.core.api import api
 from forewarn.customers.api import router as customers_router
+from forewarn.engage import views as engage_views
 from forewarn.engage.api import router as engage_router
 
 api.add_router("/", accounts_router)
@@ -23,4 +24,6 @@ urlpatterns = [
     # Anything else under the API answers in the API's error shape, not with an HTML page.
     re_path(r"^api/", core_views.api_not_found),
     path("customers/", include("forewarn.customers.urls")),
+    path("engage/", include("forewarn.engage.urls")),
+    path("u/<str:token>/", engage_views.unsubscribe, name="unsubscribe"),
 ]

@@ -1,7 +1,7 @@
 """What providers tell us after a send: delivery receipts, customers' replies and opt-outs.
 
 :func:`parse_callback` checks that a callback really comes from the provider (each signs in its own way,
-with a secret from the channel's settings) before it reads a byte of it, and turns it into
+with a secret from the channel's settings) before it trusts any of it, and turns it into
 :class:`CallbackEvent` values the inbox and the outbox act on. A callback that cannot be checked, because
 the signature is missing, wrong or there is no secret to check it with, is :class:`SignatureInvalid`
 (answer 401); one that is signed but unreadable is :class:`MalformedCallback` (answer 400). A callback

@@ -73,8 +73,12 @@ def _factory(kind: str) -> Callable[..., Provider]:
 
 def configured(channel: str) -> dict[str, Any]:
     """The settings for one channel's provider: its entry in ``FOREWARN_PROVIDERS``, else the local one."""
-    providers: Mapping[str, Mapping[str, Any]] = getattr(settings, "FOREWARN_PROVIDERS", None) or {}
-    return dict(providers.get(channel) or {"provider": "local"})
+    providers: Mapping[str, Any] = getattr(settings, "FOREWARN_PROVIDERS", None) or {}
+    config = providers.get(channel) or {"provider": "local"}
+    if not isinstance(config, Mapping):
+        raise ImproperlyConfigured(f"FOREWARN_PROVIDERS[{channel!r}]: a dict of settings with a 'provider'")
+    # A copy: the cache compares it with the settings later, and those may be changed in place.
+    return dict(config)
 
 
 def build_provider(channel: str, config: Mapping[str, Any]) -> Provider:
@@ -95,8 +99,11 @@ def build_provider(channel: str, config: Mapping[str, Any]) -> Provider:
     try:
         # Binding first names a misspelt or missing option without calling anything.
         inspect.signature(factory).bind(channel=channel, **options)
+    except TypeError as exc:
+        raise ImproperlyConfigured(f"{where} ({kind}): {exc}") from exc
+    try:
         return factory(channel=channel, **options)
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise ImproperlyConfigured(f"{where} ({kind}): {exc}") from exc
 
 

@@ -14,6 +14,9 @@ SECTIONS = [
     ("customers", _("Customers"), "customers:list", Perm.CUSTOMERS_VIEW),
     ("duplicates", _("Duplicates"), "customers:duplicates", Perm.CUSTOMERS_VIEW),
     ("imports", _("Imports"), "customers:imports", Perm.CUSTOMERS_IMPORT),
+    ("incidents", _("Incidents"), "engage:incidents", Perm.ENGAGE_VIEW),
+    ("messages", _("Messages"), "engage:messages", Perm.ENGAGE_VIEW),
+    ("triggers", _("Triggers"), "engage:triggers", Perm.ENGAGE_VIEW),
 ]
 
 

@@ -252,3 +252,6 @@ def build_world(*, customers: int, seed: int, progress: Callable[[int, int], Non
     Importer(actor=Actor.system("demo"), source="demo", job=None).run(
         buffer, total=customers, progress=progress
     )
+    from forewarn.engage.demo import play_journeys  # noqa: PLC0415 - engage builds on customers
+
+    play_journeys(seed=seed)

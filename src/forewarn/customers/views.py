@@ -91,6 +91,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         )
         | DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.OPEN, second=customer),
         "may_edit_consent": actor.may(Perm.CONSENT_EDIT),
+        "may_see_messages": actor.may(Perm.ENGAGE_VIEW),
         "topics": Topic.choices,
         "channels": Channel.choices,
         "statuses": ConsentStatus.choices,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from forewarn.core.vocab import Channel, Language, Topic
 from forewarn.customers.models import Customer
+from forewarn.engage.reasons import Reason, describe_step
 
 
 class UnknownCustomer(models.TextChoices):
@@ -336,6 +337,23 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} -> {self.customer_id} ({self.status})"
+
+    @property
+    def reason_text(self) -> str:
+        return Reason.describe(self.reason) if self.reason else ""
+
+    @property
+    def trail_rows(self) -> list[dict[str, str]]:
+        """The policy's steps in words, for people."""
+        return [
+            {
+                "step": describe_step(step),
+                "outcome": outcome,
+                "reason": Reason.describe(reason) if reason else "",
+                "detail": detail,
+            }
+            for step, outcome, reason, detail in self.trail
+        ]
 
     @property
     def idempotency_key(self) -> str:

@@ -16,7 +16,12 @@ from django.core.management.base import SystemCheckError
 from forewarn.channels.base import FailureCode, Outbound, PermanentError, SendResult
 from forewarn.channels.models import LocalDelivery
 from forewarn.channels.providers.email import SmtpProvider
-from forewarn.channels.providers.http import TelegramProvider, TwilioSmsProvider, ViberProvider, WebhookProvider
+from forewarn.channels.providers.http import (
+    TelegramProvider,
+    TwilioSmsProvider,
+    ViberProvider,
+    WebhookProvider,
+)
 from forewarn.channels.providers.local import LocalProvider
 from forewarn.channels.registry import (
     CHANNELS,
@@ -92,7 +97,9 @@ def test_a_provider_is_built_once_and_rebuilt_when_its_settings_change(settings:
 def test_a_webhook_can_carry_another_channel_for_a_gateway_of_one_s_own(settings: Any, api: FakeApi) -> None:
     settings.FOREWARN_PROVIDERS = {"sms": {"provider": "webhook", "url": f"{api.url}/sms", "secret": "s"}}
 
-    provider_for("sms").send(Outbound(idempotency_key="k", channel="sms", address="+380671234567", body="Так"))
+    provider_for("sms").send(
+        Outbound(idempotency_key="k", channel="sms", address="+380671234567", body="Так")
+    )
 
     assert api.last.path == "/sms"
     assert api.last.json()["channel"] == "sms"
@@ -253,7 +260,9 @@ def test_the_smtp_url_chooses_the_encryption(url: str, security: str, port: int 
         ({"FOREWARN_WEBHOOK_URL": "https://gateway.example/in"}, "FOREWARN_WEBHOOK_SECRET"),
     ],
 )
-def test_incomplete_environment_settings_are_named_without_their_secrets(env: dict[str, str], named: str) -> None:
+def test_incomplete_environment_settings_are_named_without_their_secrets(
+    env: dict[str, str], named: str
+) -> None:
     with pytest.raises(ImproperlyConfigured, match=named) as wrong:
         providers_from_env(env)
     assert "secret-pw" not in str(wrong.value)
@@ -275,5 +284,7 @@ def test_settings_py_can_read_the_environment_before_django_is_set_up() -> None:
         timeout=60,
     )
     providers, modules = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
-    assert providers == {"viber": {"provider": "viber", "auth_token": "viber-token", "sender_name": "Forewarn"}}
+    assert providers == {
+        "viber": {"provider": "viber", "auth_token": "viber-token", "sender_name": "Forewarn"}
+    }
     assert "forewarn.channels.models" not in modules

@@ -375,17 +375,6 @@ def test_importing_needs_the_permission(tmp_path: Path, olena: Any) -> None:
 # -- the queued path -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def immediate_tasks(settings: Any, tmp_path: Path) -> None:
-    settings.TASKS = {
-        "default": {
-            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
-            "QUEUES": ["default", "imports"],
-        }
-    }
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def csv_bytes(rows: list[dict[str, str] | list[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -291,10 +291,11 @@ def act_on_events(events: list[Event], *, now: datetime) -> dict[int, int]:
     Returns how many messages each event led to."""
     if not events:
         return {}
-    cancel_waiting_messages(events, now=now)
     drafts, waiting = trigger_service.drafts_for_events(events, now=now)
     if waiting:
         Message.objects.bulk_create(waiting)
+    # After the waits are written, so a payment in the same batch as its bill cancels the reminder.
+    cancel_waiting_messages(events, now=now)
     result = plan(drafts, now=now) if drafts else None
     counts: dict[int, int] = defaultdict(int)
     for message in [*waiting, *(result.messages if result else [])]:
@@ -316,6 +317,8 @@ def cancel_waiting_messages(events: list[Event], *, now: datetime) -> int:
         for event in events:
             if event.customer_id != message.customer_id or event.type != message.trigger.cancel_on_event:
                 continue
+            if message.event is not None and event.occurred_at < message.event.occurred_at:
+                continue  # an answer cannot come before the question
             before = message.event.payload if message.event else {}
             if all(event.payload.get(k) == before.get(k) for k in message.trigger.cancel_match):
                 message.status, message.reason = MessageStatus.CANCELLED, "cancelled_by_event"

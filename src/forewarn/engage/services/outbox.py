@@ -19,6 +19,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import F
 
@@ -33,7 +34,6 @@ from forewarn.engage.services.triggers import drafts_for_waiting
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=15)
 BACKOFF_CAP = timedelta(hours=1)
@@ -60,8 +60,9 @@ def release_waiting(*, now: datetime, limit: int = 500) -> int:
     return len(due)
 
 
-def claim_due_messages(*, now: datetime, limit: int = 100, lease: timedelta = LEASE) -> list[Message]:
+def claim_due_messages(*, now: datetime, limit: int = 100, lease: timedelta | None = None) -> list[Message]:
     """Take up to ``limit`` due messages (and any whose sender's lease ran out) for this sender."""
+    lease = lease or timedelta(seconds=settings.FOREWARN_OUTBOX_LEASE_SECONDS)
     token = uuid.uuid4().hex
     with transaction.atomic():
         due = list(

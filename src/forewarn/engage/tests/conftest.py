@@ -21,6 +21,11 @@ SYSTEM = Actor.system("tests")
 AFTERNOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _jobs_run_at_once(immediate_tasks: None) -> None:
+    """Broadcasts are jobs; here they run inside the request that declares the incident."""
+
+
 @pytest.fixture
 def afternoon() -> Iterator[datetime]:
     with clock.frozen_at(AFTERNOON):

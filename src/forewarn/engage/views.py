@@ -1,0 +1,327 @@
+"""Engage pages: the incident console, the message log, triggers with a preview, what the demo provider
+recorded, and the decisions shown on a customer's profile. Thin: read a form, call a service, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from forewarn.accounts.roles import Perm
+from forewarn.channels.models import LocalDelivery
+from forewarn.core.errors import FieldError, ValidationFailed
+from forewarn.core.vocab import Channel, Language, Topic
+from forewarn.core.web import actor_for, render_page_or_part, staff_view
+from forewarn.customers.models import Customer, Segment
+from forewarn.customers.services.profiles import get_customer_for
+from forewarn.engage.models import Incident, MessageStatus, Variant, WhenBumped, WhenLate
+from forewarn.engage.reasons import Reason
+from forewarn.engage.services import incidents as incident_service
+from forewarn.engage.services import messages as message_service
+from forewarn.engage.services import triggers as trigger_service
+
+PAGE_SIZE = 50
+LOG_FILTERS = ("status", "channel", "topic", "kind", "reason", "customer_id", "incident_id")
+
+
+# --- incidents -----------------------------------------------------------------------------------------
+
+
+def _districts() -> list[str]:
+    values = (
+        Customer.objects.filter(status=Customer.Status.ACTIVE)
+        .exclude(attributes__district="")
+        .values_list("attributes__district", flat=True)
+        .distinct()[:100]
+    )
+    return sorted({v for v in values if isinstance(v, str) and v})
+
+
+@staff_view
+def incident_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_for(request)
+    form: dict[str, Any] = {"critical": False}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {name: request.POST.get(name, "").strip() for name in ("title", "area", "district", "segment", "city")}
+        form["critical"] = request.POST.get("critical") == "on"
+        audience: dict[str, Any] = {}
+        if form["district"]:
+            audience["attributes"] = {"district": form["district"]}
+        if form["segment"]:
+            audience["segments"] = [form["segment"]]
+        if form["city"]:
+            audience["city"] = form["city"]
+        try:
+            incident = incident_service.declare_incident(
+                actor=actor,
+                data=incident_service.IncidentIn(
+                    title=form["title"], area=form["area"], audience=audience, critical=form["critical"]
+                ),
+            )
+        except ValidationFailed as exc:
+            errors = {f.path.split(".")[0]: f.message for f in exc.fields}
+        else:
+            flash.success(request, _("Incident declared; the affected customers are being told."))
+            return redirect("engage:incident", incident_id=incident.pk)
+    context = {
+        "incidents": incident_service.list_incidents(actor)[:100],
+        "may_manage": actor.may(Perm.INCIDENTS_MANAGE),
+        "districts": _districts(),
+        "segments": Segment.objects.all(),
+        "form": form,
+        "errors": errors,
+    }
+    return render(request, "engage/incidents.html", context, status=422 if errors else 200)
+
+
+def _progress_context(incident: Incident) -> dict[str, Any]:
+    progress = incident_service.incident_progress(incident)
+    notice, resolved = progress.get("notice", {}), progress.get("resolved", {})
+    told = sum(notice.get(s, 0) for s in ("sent", "delivered"))
+    return {
+        "incident": incident,
+        "notice": [(status, MessageStatus(status).label, n) for status, n in sorted(notice.items())],
+        "resolved": [(status, MessageStatus(status).label, n) for status, n in sorted(resolved.items())],
+        "planned": sum(notice.values()),
+        "told": told,
+        "percent": round(100 * sum(notice.values()) / incident.affected_count) if incident.affected_count else 100,
+        "busy": incident.planned_count < incident.affected_count or notice.get("queued", 0) > 0,
+    }
+
+
+@staff_view
+def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    incident = incident_service.get_incident_for(actor, incident_id)
+    context = _progress_context(incident)
+    context["may_manage"] = actor.may(Perm.INCIDENTS_MANAGE)
+    context["recent"] = message_service.message_log(actor=actor, incident_id=incident.pk).select_related("customer")[:50]
+    return render_page_or_part(request, "engage/incident.html", "engage/_incident_progress.html", context)
+
+
+@staff_view
+@require_POST
+def resolve_incident(request: HttpRequest, incident_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    incident = incident_service.get_incident_for(actor, incident_id)
+    incident_service.resolve_incident(actor=actor, incident=incident)
+    flash.success(request, _("Resolved; everyone who was told is being told it is fixed."))
+    return redirect("engage:incident", incident_id=incident.pk)
+
+
+@staff_view
+def incident_call_list(request: HttpRequest, incident_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    incident = incident_service.get_incident_for(actor, incident_id)
+    rows = incident_service.call_list(actor=actor, incident=incident)
+    response = HttpResponse(incident_service.call_list_csv(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}-call-list.csv"'
+    return response
+
+
+# --- the message log -----------------------------------------------------------------------------------
+
+
+def _int_or_none(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() else None
+
+
+@staff_view
+def message_log(request: HttpRequest) -> HttpResponse:
+    actor = actor_for(request)
+    chosen = {name: request.GET.get(name, "").strip() for name in LOG_FILTERS}
+    rows = message_service.message_log(
+        actor=actor,
+        status=chosen["status"],
+        channel=chosen["channel"],
+        topic=chosen["topic"],
+        kind=chosen["kind"],
+        reason=chosen["reason"],
+        customer_id=_int_or_none(chosen["customer_id"]),
+        incident_id=_int_or_none(chosen["incident_id"]),
+    ).select_related("customer")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": chosen,
+        "query_without_page": urlencode({k: v for k, v in chosen.items() if v}),
+        "statuses": MessageStatus.choices,
+        "channels": Channel.choices,
+        "topics": Topic.choices,
+        "reasons": sorted(Reason.choices, key=lambda c: str(c[1])),
+    }
+    return render_page_or_part(request, "engage/messages.html", "engage/_message_rows.html", context)
+
+
+@staff_view
+def customer_messages(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The profile's "messages and decisions" section, loaded into the customer page."""
+    actor = actor_for(request)
+    customer = get_customer_for(actor, customer_id)
+    rows = message_service.customer_messages(actor, customer)
+    return render(request, "engage/_customer_messages.html", {"rows": rows, "customer": customer})
+
+
+@staff_view
+def sent_by_demo_provider(request: HttpRequest) -> HttpResponse:
+    """What the local provider recorded instead of sending: the demo's outbox, as customers would see it."""
+    actor_for(request).require(Perm.ENGAGE_VIEW)
+    page = Paginator(LocalDelivery.objects.order_by("-first_sent_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "engage/sent.html", {"page": page})
+
+
+# --- triggers ------------------------------------------------------------------------------------------
+
+TEMPLATE_SLOTS = [(variant, lang) for variant in Variant.values for lang in Language.values]
+
+
+@staff_view
+def trigger_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_for(request)
+    context = {"triggers": trigger_service.list_triggers(actor), "may_manage": actor.may(Perm.TRIGGERS_MANAGE)}
+    return render(request, "engage/triggers.html", context)
+
+
+def _form_of(data: trigger_service.TriggerIn) -> dict[str, Any]:
+    slots = {(t.variant, t.language): t for t in data.templates if not t.channel}
+    return {
+        **{name: getattr(data, name) for name in trigger_service.TRIGGER_FIELDS},
+        "conditions_json": json.dumps(data.conditions, ensure_ascii=False, indent=2),
+        "extras_json": json.dumps(data.extras, ensure_ascii=False, indent=2),
+        "cancel_match_text": ", ".join(data.cancel_match),
+        "slots": [
+            {
+                "variant": variant,
+                "language": lang,
+                "label": f"{Variant(variant).label} · {Language(lang).label}",
+                "subject": slots[(variant, lang)].subject if (variant, lang) in slots else "",
+                "body": slots[(variant, lang)].body if (variant, lang) in slots else "",
+            }
+            for variant, lang in TEMPLATE_SLOTS
+        ],
+        "channel_templates": [t for t in data.templates if t.channel],
+    }
+
+
+def _json_field(errors: list[FieldError], raw: str, path: str, default: Any) -> Any:
+    if not raw.strip():
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError:
+        errors.append(FieldError(path, "not_json", _("Not valid JSON.")))
+        return default
+
+
+def _trigger_from_post(request: HttpRequest, keep: list[trigger_service.TemplateIn]) -> trigger_service.TriggerIn:
+    post = request.POST
+    errors: list[FieldError] = []
+
+    def number(name: str, default: int | None) -> int | None:
+        raw = post.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            errors.append(FieldError(name, "not_a_number", _("Must be a whole number.")))
+            return default
+
+    templates = [
+        trigger_service.TemplateIn(
+            language=lang,
+            variant=variant,
+            subject=post.get(f"subject-{variant}-{lang}", "").strip(),
+            body=post.get(f"body-{variant}-{lang}", "").strip(),
+        )
+        for variant, lang in TEMPLATE_SLOTS
+        if post.get(f"body-{variant}-{lang}", "").strip()
+    ]
+    data = trigger_service.TriggerIn(
+        name=post.get("name", "").strip(),
+        event_type=post.get("event_type", "").strip(),
+        topic=post.get("topic", ""),
+        templates=[*templates, *keep],
+        conditions=_json_field(errors, post.get("conditions", ""), "conditions", []),
+        wait_seconds=(number("wait_minutes", 0) or 0) * 60,
+        cancel_on_event=post.get("cancel_on_event", "").strip(),
+        cancel_match=[k.strip() for k in post.get("cancel_match", "").split(",") if k.strip()],
+        priority=number("priority", 50) or 0,
+        critical=post.get("critical") == "on",
+        allow_digest=post.get("allow_digest") == "on",
+        ttl_seconds=(lambda m: m * 60 if m else None)(number("ttl_minutes", None)),
+        when_late=post.get("when_late", WhenLate.EXPIRE),
+        when_bumped=post.get("when_bumped", WhenBumped.DEFER),
+        dedup_key=post.get("dedup_key", "").strip(),
+        extras=_json_field(errors, post.get("extras", ""), "extras", {}),
+        active=post.get("active") == "on",
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return data
+
+
+@staff_view
+def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpResponse:
+    actor = actor_for(request)
+    trigger = trigger_service.get_trigger_for(actor, trigger_id) if trigger_id else None
+    data = (
+        trigger_service.trigger_input_of(trigger)
+        if trigger
+        else trigger_service.TriggerIn(name="", event_type="", topic=Topic.SERVICE, templates=[])
+    )
+    errors: dict[str, str] = {}
+    previews: list[Any] = []
+    sample = request.POST.get("sample_payload", "{}") if request.method == "POST" else "{}"
+    if request.method == "POST":
+        keep = [t for t in data.templates if t.channel]
+        try:
+            data = _trigger_from_post(request, keep)
+            if "preview" in request.POST:
+                payload = json.loads(sample or "{}")
+                if not isinstance(payload, dict):
+                    raise ValidationFailed.single("sample_payload", "not_an_object", _("An object, please."))
+                previews = trigger_service.preview_trigger(actor=actor, data=data, payload=payload)
+            elif trigger is None:
+                trigger = trigger_service.create_trigger(actor=actor, data=data)
+                flash.success(request, _("Trigger saved."))
+                return redirect("engage:trigger", trigger_id=trigger.pk)
+            else:
+                trigger_service.update_trigger(actor=actor, trigger=trigger, data=data)
+                flash.success(request, _("Trigger saved."))
+                return redirect("engage:trigger", trigger_id=trigger.pk)
+        except ValidationFailed as exc:
+            errors = {f.path: f.message for f in exc.fields}
+        except ValueError:
+            errors = {"sample_payload": _("Not valid JSON.")}
+    context = {
+        "trigger": trigger,
+        "form": _form_of(data),
+        "errors": errors,
+        "previews": previews,
+        "sample_payload": sample,
+        "topics": Topic.choices,
+        "when_late": WhenLate.choices,
+        "when_bumped": WhenBumped.choices,
+        "may_manage": actor.may(Perm.TRIGGERS_MANAGE),
+    }
+    return render(request, "engage/trigger.html", context, status=422 if errors else 200)
+
+
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in every message: no account needed, the signed token names the message."""
+    message = message_service.message_for_unsubscribe(token)
+    if request.method == "POST":
+        message_service.unsubscribe(message=message, everything=request.POST.get("scope") == "everything")
+        return render(request, "engage/unsubscribe.html", {"message": message, "done": True})
+    return render(request, "engage/unsubscribe.html", {"message": message, "done": False})
