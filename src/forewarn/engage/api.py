@@ -74,7 +74,9 @@ EVENTS_BODY = {
 }
 
 
-def _parse_events(body: bytes, source: str | None = None) -> tuple[list[event_service.EventIn], list[Any], bool]:
+def _parse_events(
+    body: bytes, source: str | None = None
+) -> tuple[list[event_service.EventIn], list[Any], bool]:
     """The events in a body (one, or {"events": [...]}), each checked on its own: bad ones are reported
     by index and do not hold back the rest."""
     try:
@@ -92,10 +94,11 @@ def _parse_events(body: bytes, source: str | None = None) -> tuple[list[event_se
     items: list[event_service.EventIn] = []
     problems: list[Any] = []
     for i, entry in enumerate(raw):
+        document_item = entry
         if source is not None and isinstance(entry, dict):
-            entry = {**entry, "source": entry.get("source") or source}
+            document_item = {**entry, "source": entry.get("source") or source}
         try:
-            parsed = EventItem.model_validate(entry)
+            parsed = EventItem.model_validate(document_item)
         except PydanticError as exc:
             fields = [
                 FieldError(".".join(str(p) for p in e["loc"]), str(e["type"]), str(e["msg"]))
@@ -105,7 +108,9 @@ def _parse_events(body: bytes, source: str | None = None) -> tuple[list[event_se
             items.append(event_service.EventIn(source="", id="", type="", customer={}))
             continue
         if source is not None and parsed.source != source:
-            problems.append((i, ValidationFailed.single("source", "source_mismatch", "Not this webhook's source.")))
+            problems.append(
+                (i, ValidationFailed.single("source", "source_mismatch", "Not this webhook's source."))
+            )
         items.append(event_service.EventIn(**parsed.model_dump()))
     return items, problems, single
 
@@ -125,7 +130,13 @@ def _ingest(actor: Actor, body: bytes, source: str | None = None) -> tuple[int, 
             "error": outcome.error,
         }
     for i, exc in problems:
-        results[i] = {"index": i, "status": "rejected", "event_id": None, "messages": 0, "error": exc.as_dict()["error"]}
+        results[i] = {
+            "index": i,
+            "status": "rejected",
+            "event_id": None,
+            "messages": 0,
+            "error": exc.as_dict()["error"],
+        }
     answer = {
         "accepted": sum(1 for r in results if r["status"] == "accepted"),
         "duplicates": sum(1 for r in results if r["status"] == "duplicate"),
@@ -462,8 +473,9 @@ class SuppressionOut(Schema):
     created_at: datetime
 
 
-@router.post("/suppressions", response={201: SuppressionOut}, summary="Unsubscribe a customer or block an address")
+@router.post(
+    "/suppressions", response={201: SuppressionOut}, summary="Unsubscribe a customer or block an address"
+)
 def add_suppression(request: HttpRequest, payload: SuppressionIn) -> Status[Any]:
     actor = actor_of(request)
     return Status(201, message_service.add_suppression(actor=actor, **payload.model_dump()))
-

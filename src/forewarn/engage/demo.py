@@ -184,7 +184,9 @@ def _events(rng: random.Random, ids: list[int]) -> list[EventIn]:
     now = clock.now()
     events: list[EventIn] = []
 
-    def add(source: str, key: str, kind: str, customer: int, payload: dict[str, Any], ago: timedelta) -> None:
+    def add(
+        source: str, key: str, kind: str, customer: int, payload: dict[str, Any], *, ago: timedelta
+    ) -> None:
         events.append(
             EventIn(
                 source=source,
@@ -200,26 +202,58 @@ def _events(rng: random.Random, ids: list[int]) -> list[EventIn]:
         order = f"{100500 + n}"
         carrier = rng.choice(["Нова пошта", "Укрпошта", "Meest"])
         tracking = f"2045{rng.randrange(10**10):010d}"
-        add("shop", f"ship-{order}", "order_shipped", cid, {"order_id": order, "carrier": carrier, "tracking": tracking}, timedelta(minutes=n))
+        add(
+            "shop",
+            f"ship-{order}",
+            "order_shipped",
+            cid,
+            {"order_id": order, "carrier": carrier, "tracking": tracking},
+            ago=timedelta(minutes=n),
+        )
     for n, cid in enumerate(rng.sample(ids, min(80, len(ids)))):
         bill = f"B-{2026110 + n}"
-        payload = {"bill_id": bill, "amount": 389.5, "plan_fee": 250, "period": "листопад 2026", "due_date": "05.12.2026"}
-        add("billing", bill, "bill_issued", cid, payload, timedelta(days=rng.choice([0, 1, 4])))
+        payload = {
+            "bill_id": bill,
+            "amount": 389.5,
+            "plan_fee": 250,
+            "period": "листопад 2026",
+            "due_date": "05.12.2026",
+        }
+        add("billing", bill, "bill_issued", cid, payload, ago=timedelta(days=rng.choice([0, 1, 4])))
         if rng.random() < 0.5:
-            add("billing", f"pay-{bill}", "payment_received", cid, {"bill_id": bill}, timedelta(hours=2))
+            add("billing", f"pay-{bill}", "payment_received", cid, {"bill_id": bill}, ago=timedelta(hours=2))
     for n, cid in enumerate(rng.sample(ids, min(25, len(ids)))):
         delay = rng.choice([15, 35, 35, 50, 90])
         departure = (now + timedelta(minutes=delay + 40)).isoformat()
-        payload = {"flight": f"PS{700 + n}", "date": now.date().isoformat(), "delay_minutes": delay, "new_departure": departure}
-        add("airline", f"delay-PS{700 + n}-{cid}", "flight_delayed", cid, payload, timedelta(minutes=5))
+        payload = {
+            "flight": f"PS{700 + n}",
+            "date": now.date().isoformat(),
+            "delay_minutes": delay,
+            "new_departure": departure,
+        }
+        add("airline", f"delay-PS{700 + n}-{cid}", "flight_delayed", cid, payload, ago=timedelta(minutes=5))
     for cid in rng.sample(ids, min(40, len(ids))):
         sku = rng.choice(["TV-55-OLED", "PHONE-X2", "KETTLE-S"])
         name = {"TV-55-OLED": "OLED TV 55", "PHONE-X2": "Phone X2", "KETTLE-S": "Smart kettle"}[sku]
         for view in range(3):
-            add("web", f"view-{cid}-{sku}-{view}", "product_viewed", cid, {"sku": sku, "name": name}, timedelta(days=2 - view))
+            add(
+                "web",
+                f"view-{cid}-{sku}-{view}",
+                "product_viewed",
+                cid,
+                {"sku": sku, "name": name},
+                ago=timedelta(days=2 - view),
+            )
     for cid in rng.sample(ids, min(20, len(ids))):
         expires = (now + timedelta(days=2)).date().isoformat()
-        add("identity", f"pwd-{cid}-{expires}", "password_expiring", cid, {"days_left": 2, "expires_on": expires}, timedelta(0))
+        add(
+            "identity",
+            f"pwd-{cid}-{expires}",
+            "password_expiring",
+            cid,
+            {"days_left": 2, "expires_on": expires},
+            ago=timedelta(0),
+        )
     events.sort(key=lambda e: e.occurred_at or now)
     return events  # fmt: skip
 
@@ -228,14 +262,19 @@ def play_journeys(*, seed: int) -> int:
     """Set up the demo triggers and feed them a day of events; returns how many events went in."""
     ensure_triggers()
     rng = random.Random(seed)  # noqa: S311 - repeatable demo data
-    ids = list(Customer.objects.filter(status=Customer.Status.ACTIVE).order_by("pk").values_list("pk", flat=True))
+    ids = list(
+        Customer.objects.filter(status=Customer.Status.ACTIVE).order_by("pk").values_list("pk", flat=True)
+    )
     if not ids:
         return 0
     # A few unhappy customers, so the policy's care for them shows.
     unhappy = rng.sample(ids, max(1, len(ids) // 50))
     for n, cid in enumerate(unhappy):
         customer = Customer.objects.get(pk=cid)
-        customer.attributes = {**customer.attributes, **({"churn_risk": True} if n % 2 else {"last_nps": 3, "last_nps_at": clock.now().isoformat()})}
+        customer.attributes = {
+            **customer.attributes,
+            **({"churn_risk": True} if n % 2 else {"last_nps": 3, "last_nps_at": clock.now().isoformat()}),
+        }
         customer.save(update_fields=["attributes"])
     events = _events(rng, ids)
     for start in range(0, len(events), 500):

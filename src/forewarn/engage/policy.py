@@ -346,10 +346,11 @@ def decide(view: CustomerView, intent: Intent, now: datetime, rules: Rules) -> D
     caps = [c for c in rules.caps if c.counts(intent.topic)]
     bumped: list[int] = []
     if caps:
-        at, bumped = _fit_caps(view, intent, at, caps, trail, expires_at, rules)
-        if at is None:
+        fitted, bumped = _fit_caps(view, intent, at, caps, trail=trail, expires_at=expires_at, rules=rules)
+        if fitted is None:
             _step, outcome, reason, _detail = trail[-1]
             return Decision("expired" if outcome == "expire" else "dropped", reason, trail)
+        at = fitted
 
     late = at > now + timedelta(seconds=1) and at != hold_until
     if late and intent.when_late == "drop":
@@ -380,6 +381,7 @@ def _fit_caps(
     intent: Intent,
     at: datetime,
     caps: list[Cap],
+    *,
     trail: Trail,
     expires_at: datetime | None,
     rules: Rules,

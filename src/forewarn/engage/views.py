@@ -50,7 +50,10 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     form: dict[str, Any] = {"critical": False}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        form = {name: request.POST.get(name, "").strip() for name in ("title", "area", "district", "segment", "city")}
+        form = {
+            name: request.POST.get(name, "").strip()
+            for name in ("title", "area", "district", "segment", "city")
+        }
         form["critical"] = request.POST.get("critical") == "on"
         audience: dict[str, Any] = {}
         if form["district"]:
@@ -92,7 +95,9 @@ def _progress_context(incident: Incident) -> dict[str, Any]:
         "resolved": [(status, MessageStatus(status).label, n) for status, n in sorted(resolved.items())],
         "planned": sum(notice.values()),
         "told": told,
-        "percent": round(100 * sum(notice.values()) / incident.affected_count) if incident.affected_count else 100,
+        "percent": round(100 * sum(notice.values()) / incident.affected_count)
+        if incident.affected_count
+        else 100,
         "busy": incident.planned_count < incident.affected_count or notice.get("queued", 0) > 0,
     }
 
@@ -103,7 +108,9 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = incident_service.get_incident_for(actor, incident_id)
     context = _progress_context(incident)
     context["may_manage"] = actor.may(Perm.INCIDENTS_MANAGE)
-    context["recent"] = message_service.message_log(actor=actor, incident_id=incident.pk).select_related("customer")[:50]
+    context["recent"] = message_service.message_log(actor=actor, incident_id=incident.pk).select_related(
+        "customer"
+    )[:50]
     return render_page_or_part(request, "engage/incident.html", "engage/_incident_progress.html", context)
 
 
@@ -188,7 +195,10 @@ TEMPLATE_SLOTS = [(variant, lang) for variant in Variant.values for lang in Lang
 @staff_view
 def trigger_list(request: HttpRequest) -> HttpResponse:
     actor = actor_for(request)
-    context = {"triggers": trigger_service.list_triggers(actor), "may_manage": actor.may(Perm.TRIGGERS_MANAGE)}
+    context = {
+        "triggers": trigger_service.list_triggers(actor),
+        "may_manage": actor.may(Perm.TRIGGERS_MANAGE),
+    }
     return render(request, "engage/triggers.html", context)
 
 
@@ -223,7 +233,9 @@ def _json_field(errors: list[FieldError], raw: str, path: str, default: Any) -> 
         return default
 
 
-def _trigger_from_post(request: HttpRequest, keep: list[trigger_service.TemplateIn]) -> trigger_service.TriggerIn:
+def _trigger_from_post(
+    request: HttpRequest, keep: list[trigger_service.TemplateIn]
+) -> trigger_service.TriggerIn:
     post = request.POST
     errors: list[FieldError] = []
 
@@ -259,7 +271,7 @@ def _trigger_from_post(request: HttpRequest, keep: list[trigger_service.Template
         priority=number("priority", 50) or 0,
         critical=post.get("critical") == "on",
         allow_digest=post.get("allow_digest") == "on",
-        ttl_seconds=(lambda m: m * 60 if m else None)(number("ttl_minutes", None)),
+        ttl_seconds=ttl * 60 if (ttl := number("ttl_minutes", None)) else None,
         when_late=post.get("when_late", WhenLate.EXPIRE),
         when_bumped=post.get("when_bumped", WhenBumped.DEFER),
         dedup_key=post.get("dedup_key", "").strip(),
@@ -282,7 +294,11 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
     )
     errors: dict[str, str] = {}
     previews: list[Any] = []
-    sample = request.POST.get("sample_payload", "{}") if request.method == "POST" else "{}"
+    if request.method == "POST":
+        sample = request.POST.get("sample_payload", "{}")
+    else:
+        example = trigger_service.example_payload(actor, data.event_type) if data.event_type else {}
+        sample = json.dumps(example, ensure_ascii=False)
     if request.method == "POST":
         keep = [t for t in data.templates if t.channel]
         try:

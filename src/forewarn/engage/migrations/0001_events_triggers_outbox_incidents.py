@@ -6,231 +6,550 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0002_consent_change_import_line'),
+        ("customers", "0002_consent_change_import_line"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EventSource',
+            name="EventSource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True, verbose_name='source')),
-                ('name', models.CharField(blank=True, max_length=100, verbose_name='name')),
-                ('webhook_secret', models.CharField(blank=True, max_length=128)),
-                ('unknown_customer', models.CharField(choices=[('reject', 'Reject the event'), ('create', 'Create a profile')], default='reject', max_length=8, verbose_name='unknown customers')),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=64, unique=True, verbose_name="source")),
+                ("name", models.CharField(blank=True, max_length=100, verbose_name="name")),
+                ("webhook_secret", models.CharField(blank=True, max_length=128)),
+                (
+                    "unknown_customer",
+                    models.CharField(
+                        choices=[("reject", "Reject the event"), ("create", "Create a profile")],
+                        default="reject",
+                        max_length=8,
+                        verbose_name="unknown customers",
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='FrequencyCap',
+            name="FrequencyCap",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('topic', models.CharField(blank=True, choices=[('transactional', 'Transactional'), ('service', 'Service'), ('marketing', 'Marketing'), ('surveys', 'Surveys')], max_length=16)),
-                ('limit', models.PositiveSmallIntegerField()),
-                ('window_hours', models.PositiveIntegerField()),
-                ('active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "topic",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("transactional", "Transactional"),
+                            ("service", "Service"),
+                            ("marketing", "Marketing"),
+                            ("surveys", "Surveys"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("limit", models.PositiveSmallIntegerField()),
+                ("window_hours", models.PositiveIntegerField()),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['topic', 'window_hours'],
+                "ordering": ["topic", "window_hours"],
             },
         ),
         migrations.CreateModel(
-            name='Trigger',
+            name="Trigger",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('slug', models.SlugField(max_length=64, unique=True)),
-                ('event_type', models.CharField(db_index=True, max_length=64, verbose_name='event type')),
-                ('conditions', models.JSONField(blank=True, default=list, verbose_name='conditions')),
-                ('wait_seconds', models.PositiveIntegerField(default=0, verbose_name='wait (seconds)')),
-                ('cancel_on_event', models.CharField(blank=True, max_length=64, verbose_name='cancelled by event')),
-                ('cancel_match', models.JSONField(blank=True, default=list)),
-                ('topic', models.CharField(choices=[('transactional', 'Transactional'), ('service', 'Service'), ('marketing', 'Marketing'), ('surveys', 'Surveys')], max_length=16, verbose_name='topic')),
-                ('priority', models.PositiveSmallIntegerField(default=50, verbose_name='priority')),
-                ('critical', models.BooleanField(default=False, verbose_name='critical')),
-                ('allow_digest', models.BooleanField(default=False, verbose_name='may join a digest')),
-                ('ttl_seconds', models.PositiveIntegerField(blank=True, null=True, verbose_name='time to live (seconds)')),
-                ('when_late', models.CharField(choices=[('hold', 'Hold until it may go'), ('expire', 'Wait, but expire after its time to live'), ('drop', 'Drop rather than wait')], default='expire', max_length=8, verbose_name='when it cannot go now')),
-                ('when_bumped', models.CharField(choices=[('defer', 'Defer to the next free slot'), ('drop', 'Drop')], default='defer', max_length=8, verbose_name='when a more important message takes its place')),
-                ('dedup_key', models.CharField(blank=True, max_length=200, verbose_name='de-duplication key')),
-                ('extras', models.JSONField(blank=True, default=dict)),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                ("slug", models.SlugField(max_length=64, unique=True)),
+                ("event_type", models.CharField(db_index=True, max_length=64, verbose_name="event type")),
+                ("conditions", models.JSONField(blank=True, default=list, verbose_name="conditions")),
+                ("wait_seconds", models.PositiveIntegerField(default=0, verbose_name="wait (seconds)")),
+                (
+                    "cancel_on_event",
+                    models.CharField(blank=True, max_length=64, verbose_name="cancelled by event"),
+                ),
+                ("cancel_match", models.JSONField(blank=True, default=list)),
+                (
+                    "topic",
+                    models.CharField(
+                        choices=[
+                            ("transactional", "Transactional"),
+                            ("service", "Service"),
+                            ("marketing", "Marketing"),
+                            ("surveys", "Surveys"),
+                        ],
+                        max_length=16,
+                        verbose_name="topic",
+                    ),
+                ),
+                ("priority", models.PositiveSmallIntegerField(default=50, verbose_name="priority")),
+                ("critical", models.BooleanField(default=False, verbose_name="critical")),
+                ("allow_digest", models.BooleanField(default=False, verbose_name="may join a digest")),
+                (
+                    "ttl_seconds",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="time to live (seconds)"),
+                ),
+                (
+                    "when_late",
+                    models.CharField(
+                        choices=[
+                            ("hold", "Hold until it may go"),
+                            ("expire", "Wait, but expire after its time to live"),
+                            ("drop", "Drop rather than wait"),
+                        ],
+                        default="expire",
+                        max_length=8,
+                        verbose_name="when it cannot go now",
+                    ),
+                ),
+                (
+                    "when_bumped",
+                    models.CharField(
+                        choices=[("defer", "Defer to the next free slot"), ("drop", "Drop")],
+                        default="defer",
+                        max_length=8,
+                        verbose_name="when a more important message takes its place",
+                    ),
+                ),
+                (
+                    "dedup_key",
+                    models.CharField(blank=True, max_length=200, verbose_name="de-duplication key"),
+                ),
+                ("extras", models.JSONField(blank=True, default=dict)),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
             ],
             options={
-                'verbose_name': 'trigger',
-                'verbose_name_plural': 'triggers',
-                'ordering': ['name'],
+                "verbose_name": "trigger",
+                "verbose_name_plural": "triggers",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=64)),
-                ('external_id', models.CharField(max_length=128)),
-                ('type', models.CharField(max_length=64)),
-                ('occurred_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('payload', models.JSONField(default=dict)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("source", models.CharField(max_length=64)),
+                ("external_id", models.CharField(max_length=128)),
+                ("type", models.CharField(max_length=64)),
+                ("occurred_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
+                "ordering": ["-occurred_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Incident',
+            name="Incident",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('audience', models.JSONField(default=dict, verbose_name='affected customers')),
-                ('area', models.CharField(blank=True, max_length=200, verbose_name='where')),
-                ('started_at', models.DateTimeField(verbose_name='since')),
-                ('critical', models.BooleanField(default=False, verbose_name='critical (may pass quiet hours)')),
-                ('notice', models.JSONField(default=dict)),
-                ('resolution', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved')], default='open', max_length=16)),
-                ('affected_count', models.PositiveIntegerField(default=0)),
-                ('planned_count', models.PositiveIntegerField(default=0)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("audience", models.JSONField(default=dict, verbose_name="affected customers")),
+                ("area", models.CharField(blank=True, max_length=200, verbose_name="where")),
+                ("started_at", models.DateTimeField(verbose_name="since")),
+                (
+                    "critical",
+                    models.BooleanField(default=False, verbose_name="critical (may pass quiet hours)"),
+                ),
+                ("notice", models.JSONField(default=dict)),
+                ("resolution", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("resolved", "Resolved")], default="open", max_length=16
+                    ),
+                ),
+                ("affected_count", models.PositiveIntegerField(default=0)),
+                ("planned_count", models.PositiveIntegerField(default=0)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Suppression',
+            name="Suppression",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(blank=True, choices=[('email', 'Email'), ('sms', 'SMS'), ('telegram', 'Telegram'), ('viber', 'Viber'), ('voice', 'Phone call'), ('webchat', 'Web chat')], max_length=16)),
-                ('address', models.CharField(blank=True, max_length=255)),
-                ('scope', models.CharField(choices=[('marketing', 'Promotions'), ('non_transactional', 'Everything but transactional notices'), ('everything', 'Everything')], max_length=20)),
-                ('reason', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField()),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='suppressions', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("email", "Email"),
+                            ("sms", "SMS"),
+                            ("telegram", "Telegram"),
+                            ("viber", "Viber"),
+                            ("voice", "Phone call"),
+                            ("webchat", "Web chat"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=255)),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[
+                            ("marketing", "Promotions"),
+                            ("non_transactional", "Everything but transactional notices"),
+                            ("everything", "Everything"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="suppressions",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='MessageTemplate',
+            name="MessageTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(blank=True, choices=[('email', 'Email'), ('sms', 'SMS'), ('telegram', 'Telegram'), ('viber', 'Viber'), ('voice', 'Phone call'), ('webchat', 'Web chat')], max_length=16)),
-                ('language', models.CharField(choices=[('uk', 'Ukrainian'), ('ru', 'Russian'), ('en', 'English')], max_length=8)),
-                ('variant', models.CharField(choices=[('standard', 'Standard'), ('retention', 'Retention')], default='standard', max_length=16)),
-                ('subject', models.CharField(blank=True, max_length=200)),
-                ('body', models.TextField()),
-                ('trigger', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='templates', to='engage.trigger')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("email", "Email"),
+                            ("sms", "SMS"),
+                            ("telegram", "Telegram"),
+                            ("viber", "Viber"),
+                            ("voice", "Phone call"),
+                            ("webchat", "Web chat"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("uk", "Ukrainian"), ("ru", "Russian"), ("en", "English")], max_length=8
+                    ),
+                ),
+                (
+                    "variant",
+                    models.CharField(
+                        choices=[("standard", "Standard"), ("retention", "Retention")],
+                        default="standard",
+                        max_length=16,
+                    ),
+                ),
+                ("subject", models.CharField(blank=True, max_length=200)),
+                ("body", models.TextField()),
+                (
+                    "trigger",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="templates",
+                        to="engage.trigger",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['variant', 'channel', 'language'],
+                "ordering": ["variant", "channel", "language"],
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=64)),
-                ('topic', models.CharField(choices=[('transactional', 'Transactional'), ('service', 'Service'), ('marketing', 'Marketing'), ('surveys', 'Surveys')], max_length=16)),
-                ('priority', models.PositiveSmallIntegerField(default=50)),
-                ('critical', models.BooleanField(default=False)),
-                ('allow_digest', models.BooleanField(default=False)),
-                ('when_late', models.CharField(choices=[('hold', 'Hold until it may go'), ('expire', 'Wait, but expire after its time to live'), ('drop', 'Drop rather than wait')], default='expire', max_length=8)),
-                ('when_bumped', models.CharField(choices=[('defer', 'Defer to the next free slot'), ('drop', 'Drop')], default='defer', max_length=8)),
-                ('variant', models.CharField(choices=[('standard', 'Standard'), ('retention', 'Retention')], default='standard', max_length=16)),
-                ('language', models.CharField(blank=True, max_length=8)),
-                ('channel', models.CharField(blank=True, choices=[('email', 'Email'), ('sms', 'SMS'), ('telegram', 'Telegram'), ('viber', 'Viber'), ('voice', 'Phone call'), ('webchat', 'Web chat')], max_length=16)),
-                ('address', models.CharField(blank=True, max_length=255)),
-                ('fallbacks', models.JSONField(blank=True, default=list)),
-                ('subject', models.CharField(blank=True, max_length=200)),
-                ('body', models.TextField(blank=True)),
-                ('context', models.JSONField(blank=True, default=dict)),
-                ('dedup_key', models.CharField(blank=True, max_length=200)),
-                ('status', models.CharField(choices=[('waiting', "Waiting for its trigger's delay"), ('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('failed', 'Failed'), ('suppressed', 'Suppressed'), ('dropped', 'Dropped'), ('expired', 'Expired'), ('cancelled', 'Cancelled'), ('merged', 'Joined a digest')], default='queued', max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=64)),
-                ('trail', models.JSONField(blank=True, default=list)),
-                ('planned_at', models.DateTimeField()),
-                ('send_after', models.DateTimeField()),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('claim_token', models.CharField(blank=True, max_length=32)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('provider', models.CharField(blank=True, max_length=32)),
-                ('provider_message_id', models.CharField(blank=True, max_length=128)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='customers.customer')),
-                ('digest_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='digest_parts', to='engage.message')),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='engage.event')),
-                ('incident', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='engage.incident')),
-                ('trigger', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages', to='engage.trigger')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=64)),
+                (
+                    "topic",
+                    models.CharField(
+                        choices=[
+                            ("transactional", "Transactional"),
+                            ("service", "Service"),
+                            ("marketing", "Marketing"),
+                            ("surveys", "Surveys"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("priority", models.PositiveSmallIntegerField(default=50)),
+                ("critical", models.BooleanField(default=False)),
+                ("allow_digest", models.BooleanField(default=False)),
+                (
+                    "when_late",
+                    models.CharField(
+                        choices=[
+                            ("hold", "Hold until it may go"),
+                            ("expire", "Wait, but expire after its time to live"),
+                            ("drop", "Drop rather than wait"),
+                        ],
+                        default="expire",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "when_bumped",
+                    models.CharField(
+                        choices=[("defer", "Defer to the next free slot"), ("drop", "Drop")],
+                        default="defer",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "variant",
+                    models.CharField(
+                        choices=[("standard", "Standard"), ("retention", "Retention")],
+                        default="standard",
+                        max_length=16,
+                    ),
+                ),
+                ("language", models.CharField(blank=True, max_length=8)),
+                (
+                    "channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("email", "Email"),
+                            ("sms", "SMS"),
+                            ("telegram", "Telegram"),
+                            ("viber", "Viber"),
+                            ("voice", "Phone call"),
+                            ("webchat", "Web chat"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=255)),
+                ("fallbacks", models.JSONField(blank=True, default=list)),
+                ("subject", models.CharField(blank=True, max_length=200)),
+                ("body", models.TextField(blank=True)),
+                ("context", models.JSONField(blank=True, default=dict)),
+                ("dedup_key", models.CharField(blank=True, max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Waiting for its trigger's delay"),
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed"),
+                            ("suppressed", "Suppressed"),
+                            ("dropped", "Dropped"),
+                            ("expired", "Expired"),
+                            ("cancelled", "Cancelled"),
+                            ("merged", "Joined a digest"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=64)),
+                ("trail", models.JSONField(blank=True, default=list)),
+                ("planned_at", models.DateTimeField()),
+                ("send_after", models.DateTimeField()),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("claim_token", models.CharField(blank=True, max_length=32)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("provider", models.CharField(blank=True, max_length=32)),
+                ("provider_message_id", models.CharField(blank=True, max_length=128)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.CharField(blank=True, max_length=500)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "digest_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="digest_parts",
+                        to="engage.message",
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="engage.event",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="engage.incident",
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="messages",
+                        to="engage.trigger",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-planned_at', '-id'],
+                "ordering": ["-planned_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['customer', 'type', 'occurred_at'], name='event_customer_type_idx'),
+            model_name="event",
+            index=models.Index(fields=["customer", "type", "occurred_at"], name="event_customer_type_idx"),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(fields=('source', 'external_id'), name='event_source_external_id'),
+            model_name="event",
+            constraint=models.UniqueConstraint(
+                fields=("source", "external_id"), name="event_source_external_id"
+            ),
         ),
         migrations.AddIndex(
-            model_name='suppression',
-            index=models.Index(fields=['customer'], name='suppression_customer_idx'),
+            model_name="suppression",
+            index=models.Index(fields=["customer"], name="suppression_customer_idx"),
         ),
         migrations.AddIndex(
-            model_name='suppression',
-            index=models.Index(fields=['channel', 'address'], name='suppression_address_idx'),
+            model_name="suppression",
+            index=models.Index(fields=["channel", "address"], name="suppression_address_idx"),
         ),
         migrations.AddConstraint(
-            model_name='messagetemplate',
-            constraint=models.UniqueConstraint(fields=('trigger', 'channel', 'language', 'variant'), name='template_trigger_unique'),
+            model_name="messagetemplate",
+            constraint=models.UniqueConstraint(
+                fields=("trigger", "channel", "language", "variant"), name="template_trigger_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('status', 'queued')), fields=['send_after'], name='message_due_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("status", "queued")), fields=["send_after"], name="message_due_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('status', 'waiting')), fields=['send_after'], name='message_waiting_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("status", "waiting")), fields=["send_after"], name="message_waiting_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(condition=models.Q(('status', 'sending')), fields=['lease_until'], name='message_lease_idx'),
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(("status", "sending")), fields=["lease_until"], name="message_lease_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['customer', '-planned_at'], name='message_customer_idx'),
+            model_name="message",
+            index=models.Index(fields=["customer", "-planned_at"], name="message_customer_idx"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['incident', 'kind', 'status'], name='message_incident_idx'),
+            model_name="message",
+            index=models.Index(fields=["incident", "kind", "status"], name="message_incident_idx"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['provider', 'provider_message_id'], name='message_provider_idx'),
+            model_name="message",
+            index=models.Index(fields=["provider", "provider_message_id"], name="message_provider_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(models.Q(('dedup_key', ''), _negated=True), ('status__in', ['queued', 'sending', 'sent', 'delivered', 'merged'])), fields=('customer', 'dedup_key'), name='message_said_once'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    models.Q(("dedup_key", ""), _negated=True),
+                    ("status__in", ["queued", "sending", "sent", "delivered", "merged"]),
+                ),
+                fields=("customer", "dedup_key"),
+                name="message_said_once",
+            ),
         ),
     ]

@@ -59,7 +59,8 @@ def default_notice(language: str) -> str:
     with override(language):
         return _(
             "{{ customer.first_name }}, we know about a disruption: {{ incident.title }}"
-            "{% if incident.area %} ({{ incident.area }}){% endif %}, since {{ local(incident.since, '%H:%M') }}. "
+            "{% if incident.area %} ({{ incident.area }}){% endif %}, "
+            "since {{ local(incident.since, '%H:%M') }}. "
             "We are working on it and will tell you as soon as it is fixed."
         )
 
@@ -185,6 +186,7 @@ def _context(incident: Incident, customer: Customer) -> dict[str, Any]:
 
 
 def _audience_ids(incident: Incident, kind: str) -> Iterator[list[int]]:
+    ids: QuerySet[Any, int]
     if kind == NOTICE:
         ids = affected_customers(incident.audience).order_by("pk").values_list("pk", flat=True)
     else:

@@ -52,7 +52,9 @@ def message_log(
         "incident_id": incident_id,
         "trigger_id": trigger_id,
     }
-    return rows.filter(**{k: v for k, v in filters.items() if v not in (None, "")}).order_by("-planned_at", "-id")
+    return rows.filter(**{k: v for k, v in filters.items() if v not in (None, "")}).order_by(
+        "-planned_at", "-id"
+    )
 
 
 def get_message_for(actor: Actor, message_id: int) -> Message:
@@ -67,9 +69,9 @@ def customer_messages(actor: Actor, customer: Customer, limit: int = 50) -> list
     """What Forewarn decided for this customer lately: sent, deferred and suppressed, with reasons."""
     actor.require(Perm.ENGAGE_VIEW)
     return list(
-        Message.objects.filter(customer=customer).select_related("trigger", "incident").order_by("-planned_at", "-id")[
-            :limit
-        ]
+        Message.objects.filter(customer=customer)
+        .select_related("trigger", "incident")
+        .order_by("-planned_at", "-id")[:limit]
     )
 
 

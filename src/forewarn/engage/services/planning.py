@@ -171,9 +171,10 @@ def load_views(
     ):  # fmt: skip
         if status == MessageStatus.MERGED:
             continue  # a digest part rides on its host: one contact
+        sent = status != MessageStatus.QUEUED
         views[cid].planned.append(
-            policy.Planned(mid, sent_at or at, topic, priority, status != MessageStatus.QUEUED, channel, digest, critical)
-        )  # fmt: skip
+            policy.Planned(mid, sent_at or at, topic, priority, sent, channel, digest, critical)
+        )
     keyed = live.exclude(dedup_key="")
     if dedup_keys is not None:
         keyed = keyed.filter(dedup_key__in=dedup_keys)
@@ -268,25 +269,8 @@ def plan(drafts: Sequence[Draft], *, now: datetime, rules: policy.Rules | None =
             message.trail.append(("template", "suppress", "no_template", message.channel))
         result.counts[message.status] += 1
         if message.status in {MessageStatus.QUEUED, MessageStatus.MERGED}:
-            temp_id = -(n + 1)
-            if message.status == MessageStatus.QUEUED:
-                view.planned.append(
-                    policy.Planned(
-                        temp_id, message.send_after, intent.topic, intent.priority, False,
-                        message.channel, intent.allow_digest, intent.critical,
-                    )
-                )  # fmt: skip
-            if intent.dedup_key:
-                view.dedup_keys.add(intent.dedup_key)
-            pending[temp_id] = message
-        for victim in decision.bumped:
-            view.planned = [p for p in view.planned if p.message_id != victim]
-            if victim < 0:
-                loser = pending[victim]
-                loser.status, loser.reason = MessageStatus.DROPPED, "bumped"
-                loser.trail.append(("caps", "drop", "bumped", ""))
-            else:
-                bumped_existing.append((victim, draft.kind))
+            _remember(view, message, intent, temp_id=-(n + 1), pending=pending)
+        bumped_existing.extend(_take_places(view, decision.bumped, pending, kind=draft.kind))
         if draft.existing is not None:
             _copy_decision(draft.existing, message)
             result.messages.append(draft.existing)
@@ -301,6 +285,43 @@ def plan(drafts: Sequence[Draft], *, now: datetime, rules: policy.Rules | None =
         _move_bumped(bumped_existing, now=now, rules=rules)
     result.messages.extend(new)
     return result
+
+
+def _remember(
+    view: policy.CustomerView,
+    message: Message,
+    intent: policy.Intent,
+    *,
+    temp_id: int,
+    pending: dict[int, Message],
+) -> None:
+    """What the next decision for this customer in the same batch must know about this one."""
+    if message.status == MessageStatus.QUEUED:
+        view.planned.append(
+            policy.Planned(
+                temp_id, message.send_after, intent.topic, intent.priority, False,
+                message.channel, intent.allow_digest, intent.critical,
+            )
+        )  # fmt: skip
+    if intent.dedup_key:
+        view.dedup_keys.add(intent.dedup_key)
+    pending[temp_id] = message
+
+
+def _take_places(
+    view: policy.CustomerView, victims: list[int], pending: dict[int, Message], *, kind: str
+) -> list[tuple[int, str]]:
+    """Drop bumped messages of this batch at once; return the ones already in the outbox, to move."""
+    stored = []
+    for victim in victims:
+        view.planned = [p for p in view.planned if p.message_id != victim]
+        if victim < 0:
+            loser = pending[victim]
+            loser.status, loser.reason = MessageStatus.DROPPED, "bumped"
+            loser.trail.append(("caps", "drop", "bumped", kind))
+        else:
+            stored.append((victim, kind))
+    return stored
 
 
 DECISION_FIELDS = [

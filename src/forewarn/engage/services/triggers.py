@@ -108,10 +108,16 @@ def _check_trigger(data: TriggerIn) -> list[FieldError]:
         errors.append(FieldError("cancel_match", "needs_event", _("Name the event that cancels the wait.")))
     errors.extend(check_conditions(data.conditions))
     errors.extend(f for f in check_template(data.dedup_key, "dedup_key") if data.dedup_key)
-    if not data.templates:
+    errors.extend(_check_templates(data.templates))
+    return errors
+
+
+def _check_templates(templates: list[TemplateIn]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not templates:
         errors.append(FieldError("templates", "required", _("Write the message in at least one language.")))
     seen: set[tuple[str, str, str]] = set()
-    for i, t in enumerate(data.templates):
+    for i, t in enumerate(templates):
         where = f"templates.{i}"
         if t.language not in Language.values:
             errors.append(FieldError(f"{where}.language", "language_unknown", _("Use uk, ru or en.")))
@@ -253,6 +259,13 @@ def preview_trigger(
         )
         for t in data.templates
     ]
+
+
+def example_payload(actor: Actor, event_type: str) -> dict[str, Any]:
+    """The payload of the latest event of this type, to preview a trigger with real-looking data."""
+    actor.require(Perm.ENGAGE_VIEW)
+    found = Event.objects.filter(type=event_type).order_by("-id").values_list("payload", flat=True).first()
+    return found if isinstance(found, dict) else {}
 
 
 # --- firing --------------------------------------------------------------------------------------------

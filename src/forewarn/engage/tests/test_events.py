@@ -170,7 +170,11 @@ def test_a_signed_webhook_is_taken_and_a_wrong_signature_is_401(
 
 
 def test_conditions_on_the_payload_and_history_decide_whether_a_trigger_fires(
-    api_as: Callable[..., Any], shop: User, maria: Customer, make_trigger: Callable[..., Trigger], afternoon: Any
+    api_as: Callable[..., Any],
+    shop: User,
+    maria: Customer,
+    make_trigger: Callable[..., Trigger],
+    afternoon: Any,
 ) -> None:
     make_trigger(
         event_type="product_viewed",
@@ -196,7 +200,11 @@ def test_conditions_on_the_payload_and_history_decide_whether_a_trigger_fires(
 
 
 def test_a_waiting_reminder_goes_when_no_payment_came_and_is_cancelled_when_one_did(
-    api_as: Callable[..., Any], shop: User, maria: Customer, oleh: Customer, make_trigger: Callable[..., Trigger]
+    api_as: Callable[..., Any],
+    shop: User,
+    maria: Customer,
+    oleh: Customer,
+    make_trigger: Callable[..., Trigger],
 ) -> None:
     make_trigger(
         event_type="bill_issued",

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-
 from conftest import SYSTEM
+
 from forewarn.accounts.models import User
 from forewarn.core import clock
 from forewarn.customers.models import Customer
@@ -45,7 +45,12 @@ def podil(db: None) -> list[Customer]:
         resident("Іван", "Obolonskyi", "+380671110004"),
     ]
     record_consent(
-        actor=SYSTEM, customer=people[2], topic="transactional", channel="sms", status="denied", source="tests"
+        actor=SYSTEM,
+        customer=people[2],
+        topic="transactional",
+        channel="sms",
+        status="denied",
+        source="tests",
     )
     return people
 
@@ -98,14 +103,18 @@ def test_notices_still_waiting_when_it_is_resolved_are_cancelled_and_get_no_reso
         dispatch_once()  # John's goes; Hanna's waits for the morning
         client.post(f"/api/v1/incidents/{incident_id}/resolve")
     statuses = dict(
-        Message.objects.filter(incident_id=incident_id, kind="notice").values_list("customer__given_name", "status")
+        Message.objects.filter(incident_id=incident_id, kind="notice").values_list(
+            "customer__given_name", "status"
+        )
     )
     assert statuses == {"Ганна": "cancelled", "John": "sent", "Петро": "suppressed"}
     resolved = Message.objects.filter(incident_id=incident_id, kind="resolved")
     assert list(resolved.values_list("customer__given_name", flat=True)) == ["John"]
 
 
-def test_a_critical_incident_passes_quiet_hours(api_as: Callable[..., Any], taras: User, podil: list[Customer]) -> None:
+def test_a_critical_incident_passes_quiet_hours(
+    api_as: Callable[..., Any], taras: User, podil: list[Customer]
+) -> None:
     with clock.frozen_at(datetime(2026, 3, 10, 20, 30, tzinfo=UTC)):
         api_as(taras).post(
             "/api/v1/incidents",
@@ -115,11 +124,18 @@ def test_a_critical_incident_passes_quiet_hours(api_as: Callable[..., Any], tara
         assert (hanna.send_after, hanna.reason) == (clock.now(), "ok")
 
 
-def test_broadcasting_again_does_not_tell_anyone_twice(api_as: Callable[..., Any], taras: User, podil: list[Customer]) -> None:
+def test_broadcasting_again_does_not_tell_anyone_twice(
+    api_as: Callable[..., Any], taras: User, podil: list[Customer]
+) -> None:
     with clock.frozen_at(datetime(2026, 3, 10, 12, 0, tzinfo=UTC)):
-        incident_id = api_as(taras).post(
-            "/api/v1/incidents", {"title": "Outage", "audience": {"attributes": {"district": "Podilskyi"}}}
-        ).json()["id"]
+        incident_id = (
+            api_as(taras)
+            .post(
+                "/api/v1/incidents",
+                {"title": "Outage", "audience": {"attributes": {"district": "Podilskyi"}}},
+            )
+            .json()["id"]
+        )
         broadcast_incident.call(incident_id, "notice")
     live = Message.objects.filter(incident_id=incident_id).exclude(status=MessageStatus.SUPPRESSED)
     assert live.count() == 2
@@ -141,8 +157,10 @@ def test_declaring_checks_the_audience_and_needs_the_permission(
 def test_the_call_list_has_consented_unique_phones_and_call_windows(
     api_as: Callable[..., Any], taras: User, podil: list[Customer]
 ) -> None:
-    hanna, john, petro, _ivan = podil
-    record_consent(actor=SYSTEM, customer=petro, topic="service", channel="voice", status="denied", source="tests")
+    _hanna, john, petro, _ivan = podil
+    record_consent(
+        actor=SYSTEM, customer=petro, topic="service", channel="voice", status="denied", source="tests"
+    )
     Customer.objects.filter(pk=john.pk).update(quiet_hours_start=time(22, 0), quiet_hours_end=time(8, 0))
     with clock.frozen_at(datetime(2026, 3, 10, 12, 0, tzinfo=UTC)):
         client = api_as(taras)

@@ -15,7 +15,7 @@ from forewarn.channels.models import LocalDelivery
 from forewarn.channels.registry import substitute_provider
 from forewarn.core import clock
 from forewarn.customers.models import Customer
-from forewarn.engage.models import Message, MessageStatus, Suppression, Trigger
+from forewarn.engage.models import Message, Suppression, Trigger
 from forewarn.engage.services import messages as message_service
 from forewarn.engage.services.outbox import claim_due_messages, deliver, dispatch_once
 
@@ -39,7 +39,9 @@ class Flaky:
 
 
 @pytest.fixture
-def queued(api_as: Callable[..., Any], shop: User, maria: Customer, order_shipped: Trigger, afternoon: Any) -> Message:
+def queued(
+    api_as: Callable[..., Any], shop: User, maria: Customer, order_shipped: Trigger, afternoon: Any
+) -> Message:
     api_as(shop).post("/api/v1/events", shipped())
     return Message.objects.get(customer=maria)
 
@@ -49,7 +51,11 @@ def test_a_due_message_is_sent_once_through_its_provider(queued: Message) -> Non
     queued.refresh_from_db()
     assert (queued.status, queued.provider, queued.attempts) == ("sent", "local", 1)
     record = LocalDelivery.objects.get()
-    assert (record.channel, record.address, record.idempotency_key) == ("sms", "+380671234567", f"fw-{queued.pk}-sms")
+    assert (record.channel, record.address, record.idempotency_key) == (
+        "sms",
+        "+380671234567",
+        f"fw-{queued.pk}-sms",
+    )
     assert record.body == queued.body
     assert dispatch_once() == 0
 
@@ -94,7 +100,11 @@ def test_a_hard_failure_falls_back_to_the_next_channel_in_its_words(queued: Mess
     with substitute_provider("sms", Flaky([PermanentError("unknown number")])):
         dispatch_once()
         queued.refresh_from_db()
-        assert (queued.status, queued.channel, queued.address) == ("queued", "email", "maria.petrenko@example.com")
+        assert (queued.status, queued.channel, queued.address) == (
+            "queued",
+            "email",
+            "maria.petrenko@example.com",
+        )
         dispatch_once()
     queued.refresh_from_db()
     assert queued.status == "sent"
@@ -138,7 +148,11 @@ def test_a_message_past_its_time_to_live_expires_instead_of_arriving_late(queued
 
 
 def test_messages_close_together_go_as_one_digest(
-    api_as: Callable[..., Any], shop: User, maria: Customer, make_trigger: Callable[..., Trigger], afternoon: Any
+    api_as: Callable[..., Any],
+    shop: User,
+    maria: Customer,
+    make_trigger: Callable[..., Trigger],
+    afternoon: Any,
 ) -> None:
     from forewarn.engage.services.triggers import TemplateIn  # noqa: PLC0415
 

@@ -1,0 +1,343 @@
+"""What the engage benchmarks share: a scratch database, Django set up on it, and a population of customers.
+
+The scratch database is a SQLite file in the run's temporary directory, or, when a PostgreSQL URL is given
+(``--database-url`` or ``FOREWARN_DATABASE_URL``), a database of its own on that server (``--pg-name``),
+created for the run and dropped after it. A database of that name that a benchmark did not make is left
+alone.
+
+The population is set-up, not measured, so it is written with ``bulk_create``: customers in three time
+zones with varied quiet hours, preferred channels, identities (phones, emails, Telegram, Viber), consents
+granted, denied and missing, risk signals, global unsubscribes and suppression-list entries, and a
+history of messages recent enough for the frequency caps, digests and de-duplication keys to matter.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as wall
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_COMMENT = "forewarn engage benchmark scratch database"
+BATCH = 5000
+ZONES = (("Europe/Kyiv", 85), ("America/New_York", 10), ("Asia/Almaty", 5))
+QUIET = (
+    ((wall(21), wall(9)), 55),
+    ((wall(22), wall(8)), 15),
+    ((wall(20), wall(8)), 12),
+    ((wall(0), wall(0)), 10),  # none
+    ((wall(23), wall(10)), 5),
+    ((wall(13), wall(15)), 3),  # a night-shift worker sleeps after lunch
+)
+PREFERRED = (("sms", 40), ("email", 20), ("telegram", 20), ("viber", 5), ("", 15))
+LANGUAGES = (("uk", 60), ("ru", 25), ("en", 15))
+GIVEN = {
+    "uk": ("Олена", "Тарас", "Ірина", "Максим", "Марія", "Олег", "Анна", "Іван", "Наталія", "Андрій"),
+    "ru": ("Елена", "Сергей", "Ольга", "Дмитрий", "Татьяна", "Алексей"),
+    "en": ("Anna", "John", "Maria", "Peter", "Kate", "David"),
+}
+FAMILY = {
+    "uk": ("Коваленко", "Шевчук", "Бондар", "Ткаченко", "Мельник", "Кравченко", "Бойко", "Олійник"),
+    "ru": ("Иванов", "Смирнов", "Кузнецов", "Попов", "Соколов"),
+    "en": ("Smith", "Brown", "Taylor", "Wilson", "Evans"),
+}
+CITIES = ("Київ", "Львів", "Одеса", "Дніпро", "Харків", "New York", "Алмати")
+DISTRICTS = ("Podilskyi", "Pecherskyi", "Obolonskyi", "Shevchenkivskyi", "Darnytskyi")
+PROMO_KEY = "promo:spring-2026"
+
+
+def pick(rng: random.Random, weighted: tuple[tuple[Any, int], ...]) -> Any:
+    return rng.choices([value for value, _w in weighted], weights=[w for _v, w in weighted])[0]
+
+
+# -- the database -------------------------------------------------------------------------------------
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+def scratch_url(server_url: str, name: str, work: Path) -> str:
+    """The URL of this run's database: ``name`` on the server in ``server_url``, or a SQLite file."""
+    if not server_url:
+        return f"sqlite:///{work / 'bench.sqlite3'}"
+    if not is_postgres(server_url):
+        raise SystemExit("--database-url: a postgres:// URL (SQLite is the default without one)")
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def prepare_postgres(url: str) -> None:
+    """Make the database in ``url`` exist and be empty: create it, or drop and create an earlier one."""
+    import psycopg  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
+
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(url, dbname="postgres", autocommit=True, connect_timeout=5) as admin:
+        found = admin.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+        if found is not None and found[0] != BENCH_COMMENT:
+            raise SystemExit(f"database {name!r} exists and a benchmark did not make it; pick another name")
+        if found is not None:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), BENCH_COMMENT))
+
+
+def drop_postgres(url: str) -> None:
+    import psycopg  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
+
+    from django.db import connections  # noqa: PLC0415
+
+    connections.close_all()
+    name = urlsplit(url).path.lstrip("/")
+    with psycopg.connect(url, dbname="postgres", autocommit=True, connect_timeout=5) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def setup_django(url: str, work: Path) -> None:
+    """Point Forewarn at ``url``, set Django up and migrate."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "forewarn.settings"
+    os.environ.setdefault("FOREWARN_DATA_DIR", str(work / "data"))
+    os.environ["FOREWARN_DATABASE_URL"] = url
+    import django  # noqa: PLC0415
+
+    django.setup()
+    from django.core.management import call_command  # noqa: PLC0415
+
+    call_command("migrate", verbosity=0)
+
+
+def describe_database() -> str:
+    from django.db import connection  # noqa: PLC0415
+
+    return f"{connection.vendor} {connection.settings_dict['NAME']}"
+
+
+def analyze() -> None:
+    """Fresh planner statistics, as a database that has been running a while has."""
+    from django.db import connection  # noqa: PLC0415
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+# -- the population -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Population:
+    customers: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    # Per customer: its phone (or ""), for benchmarks that address messages themselves.
+    phones: dict[int, str] = field(default_factory=dict)
+
+
+def _customer_rows(
+    rng: random.Random, start: int, count: int, now: datetime
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    for i in range(start, start + count):
+        language = pick(rng, LANGUAGES)
+        zone = pick(rng, ZONES)
+        quiet_start, quiet_end = pick(rng, QUIET)
+        attributes: dict[str, Any] = {"tenant": "bench", "district": rng.choice(DISTRICTS)}
+        r = rng.random()
+        if r < 0.05:
+            attributes["churn_risk"] = True
+        elif r < 0.07:
+            attributes["open_complaints"] = 1
+        elif r < 0.10:
+            attributes["last_nps"] = rng.randint(0, 6)
+            attributes["last_nps_at"] = (now - timedelta(days=rng.randint(1, 60))).isoformat()
+        elif r < 0.12:
+            attributes["last_nps"] = rng.randint(0, 6)  # long ago: forgiven
+            attributes["last_nps_at"] = (now - timedelta(days=200)).isoformat()
+        yield (
+            i,
+            {
+                "given_name": rng.choice(GIVEN[language]),
+                "family_name": rng.choice(FAMILY[language]),
+                "city": "New York"
+                if zone == "America/New_York"
+                else ("Алмати" if zone == "Asia/Almaty" else rng.choice(CITIES[:5])),
+                "language": language,
+                "time_zone": zone,
+                "quiet_hours_start": quiet_start,
+                "quiet_hours_end": quiet_end,
+                "preferred_channel": pick(rng, PREFERRED),
+                "attributes": attributes,
+            },
+        )
+
+
+def populate(  # noqa: PLR0912, PLR0915 - one generator, one place to read the mix
+    customers: int,
+    *,
+    now: datetime,
+    seed: int = 20260310,
+    history: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> Population:
+    """``customers`` people with everything the contact policy looks at, written with ``bulk_create``."""
+    from forewarn.customers.models import Consent, Customer, Identity  # noqa: PLC0415
+    from forewarn.engage.models import Message, Suppression  # noqa: PLC0415
+
+    rng = random.Random(seed)
+    found = Population(customers=customers)
+    counts = found.counts
+    for start in range(0, customers, BATCH):
+        rows = list(_customer_rows(rng, start, min(BATCH, customers - start), now))
+        made = Customer.objects.bulk_create(
+            [
+                Customer(
+                    **fields,
+                    search_text=f"{fields['given_name']} {fields['family_name']}".casefold(),
+                    created_at=now - timedelta(days=400),
+                    updated_at=now - timedelta(days=30),
+                )
+                for _i, fields in rows
+            ],
+            batch_size=BATCH,
+        )
+        identities: list[Identity] = []
+        consents: list[Consent] = []
+        suppressions: list[Suppression] = []
+        messages: list[Message] = []
+        for (i, fields), customer in zip(rows, made, strict=True):
+            cid = customer.pk
+            made_at = now - timedelta(days=400)
+            channels: dict[str, str] = {}
+            if rng.random() < 0.92:
+                channels["sms"] = f"+38067{i:07d}"
+                identities.append(
+                    Identity(customer_id=cid, kind="phone", value=channels["sms"], is_primary=True,
+                             source="import", created_at=made_at)
+                )  # fmt: skip
+                if rng.random() < 0.05:  # a second, older phone that is not the primary one
+                    identities.append(
+                        Identity(customer_id=cid, kind="phone", value=f"+38050{i:07d}", source="import",
+                                 created_at=made_at - timedelta(days=1))
+                    )  # fmt: skip
+            if rng.random() < 0.6:
+                channels["email"] = f"client{i}@ukr.net"
+                identities.append(
+                    Identity(customer_id=cid, kind="email", value=channels["email"], is_primary=True,
+                             source="import", created_at=made_at)
+                )  # fmt: skip
+            if rng.random() < 0.3:
+                channels["telegram"] = f"@client_{i}"
+                identities.append(
+                    Identity(customer_id=cid, kind="telegram", value=channels["telegram"], is_primary=True,
+                             source="import", created_at=made_at)
+                )  # fmt: skip
+            if rng.random() < 0.1:
+                channels["viber"] = f"v{i:09d}AAAA=="
+                identities.append(
+                    Identity(customer_id=cid, kind="viber", value=channels["viber"], is_primary=True,
+                             source="import", created_at=made_at)
+                )  # fmt: skip
+            found.phones[cid] = channels.get("sms", "")
+            preferred = fields["preferred_channel"]
+
+            def consent(topic: str, channel: str, status: str, cid: int = cid) -> None:
+                consents.append(
+                    Consent(customer_id=cid, topic=topic, channel=channel, status=status, source="import",
+                            updated_at=now - timedelta(days=100))
+                )  # fmt: skip
+                counts[f"consent {topic} {status}"] += 1
+
+            r = rng.random()
+            if r < 0.35:  # said yes to promotions on the preferred channel, some on email as well
+                yes = {preferred or "sms"}
+                if "email" in channels and rng.random() < 0.5:
+                    yes.add("email")
+                for channel in sorted(yes):
+                    consent("marketing", channel, "granted")
+            elif r < 0.45:
+                for channel in ("sms", "email", "telegram", "viber"):
+                    consent("marketing", channel, "denied")
+            # else: never asked, which for promotions means no
+            if rng.random() < 0.03:
+                consent("transactional", "sms", "denied")
+            if rng.random() < 0.05 and preferred:
+                consent("service", preferred, "denied")
+
+            r = rng.random()
+            if r < 0.01:
+                scope = rng.choice(("marketing", "non_transactional", "everything"))
+                suppressions.append(
+                    Suppression(customer_id=cid, scope=scope, reason="unsubscribed", created_at=now)
+                )
+                counts[f"suppression {scope}"] += 1
+            elif r < 0.015 and "sms" in channels:
+                suppressions.append(
+                    Suppression(channel="sms", address=channels["sms"], scope="everything",
+                                reason="carrier_blocklist", created_at=now)
+                )  # fmt: skip
+                counts["suppression list sms"] += 1
+            elif r < 0.017 and "email" in channels:
+                suppressions.append(
+                    Suppression(address=channels["email"], scope="everything", reason="bounced",
+                                created_at=now)
+                )  # fmt: skip
+                counts["suppression list any"] += 1
+
+            def message(topic: str, status: str, at: datetime, cid: int = cid, **extra: Any) -> None:
+                channel = extra.pop("channel", None) or next(iter(channels), "sms")
+                messages.append(
+                    Message(customer_id=cid, kind=extra.pop("kind", "history"), topic=topic, status=status,
+                            channel=channel, address=channels.get(channel, ""), body="…", planned_at=at,
+                            send_after=at, sent_at=at if status == "sent" else None,
+                            reason="sent" if status == "sent" else "ok", **extra)
+                )  # fmt: skip
+                counts[f"message {topic} {status}"] += 1
+
+            if history and rng.random() < 0.5:
+                message("transactional", "sent", now - timedelta(days=rng.randint(40, 120)))
+            r = rng.random()
+            if r < 0.20:  # a promotion yesterday evening or this morning: the daily cap bites
+                message("marketing", "sent", now - timedelta(hours=rng.uniform(1, 23)))
+            elif r < 0.23:  # three service notes this week: the weekly cap bites
+                for _ in range(3):
+                    message("service", "sent", now - timedelta(days=rng.uniform(0.5, 6.5)))
+            elif r < 0.25:  # a less important promotion waiting: it gives up its place
+                message("marketing", "queued", now + timedelta(hours=1), priority=20, kind="weekly-digest")
+            elif r < 0.26:  # a more important one waiting: ours waits for the next slot
+                message("marketing", "queued", now + timedelta(hours=2), priority=80, kind="flash-sale")
+            elif r < 0.28:  # a note about to go that a promotion can join
+                message("service", "queued", now + timedelta(minutes=5), allow_digest=True,
+                        channel=preferred or None, kind="bonus-points")  # fmt: skip
+            elif r < 0.29:  # this very promotion was sent already
+                message("marketing", "sent", now - timedelta(days=3), dedup_key=PROMO_KEY, kind="spring")
+        Identity.objects.bulk_create(identities, batch_size=BATCH)
+        Consent.objects.bulk_create(consents, batch_size=BATCH)
+        Suppression.objects.bulk_create(suppressions, batch_size=BATCH)
+        Message.objects.bulk_create(messages, batch_size=BATCH)
+        counts["identities"] += len(identities)
+        if progress:
+            progress(start + len(rows))
+    return found
+
+
+class Ticker:
+    """Prints ``label done/total, rate/s`` at most every ``every`` seconds (and at the end)."""
+
+    def __init__(self, label: str, total: int, every: float = 5.0) -> None:
+        self.label, self.total, self.every = label, total, every
+        self.started = self.last = time.perf_counter()
+
+    def __call__(self, done: int) -> None:
+        now = time.perf_counter()
+        if now - self.last >= self.every or done >= self.total:
+            self.last = now
+            rate = done / max(now - self.started, 1e-9)
+            print(f"  {self.label} {done}/{self.total}, {rate:,.0f}/s", flush=True)
