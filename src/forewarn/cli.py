@@ -7,6 +7,7 @@ same services the API and the UI call.
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -155,6 +156,10 @@ def import_customers(
     ],
     source: Annotated[str, typer.Option(help="Where the data comes from (kept with consents).")] = "import",
     show: Annotated[int, typer.Option(help="How many rejected rows to print.")] = 50,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Where to write every rejected row (CSV); default: FILE.rejections.csv beside it."),
+    ] = None,
 ) -> None:
     """Import customers from CSV: normalise, report bad rows, fold and flag duplicates."""
     _setup()
@@ -189,6 +194,13 @@ def import_customers(
         typer.echo(f"line {line}: {path or 'row'}: {message}", err=True)
     if len(result.rejections) > show:
         typer.echo(f"… and {len(result.rejections) - show} more rejected fields", err=True)
+    if result.rejections:
+        target = report or file.with_name(f"{file.stem}.rejections.csv")
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["line", "field", "code", "reason"])
+            writer.writerows(result.rejections)
+        typer.echo(f"Every rejected field ({len(result.rejections)}) is listed in {target}", err=True)
     typer.echo(
         f"rows={result.processed_rows} created={result.created} matched={result.matched} "
         f"rejected={result.rejected} flagged={result.flagged} seconds={elapsed:.1f}"

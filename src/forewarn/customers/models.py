@@ -259,6 +259,8 @@ class ImportJob(models.Model):
     file_name = models.CharField(max_length=255)
     file_path = models.CharField(max_length=500)
     source = models.CharField(max_length=64, default="import")
+    # The language of the person who started it: the report's reasons are written in it.
+    language = models.CharField(max_length=8, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)

@@ -41,6 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.db.models.constants import OnConflict
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
@@ -955,7 +956,9 @@ def import_customers(
     return result
 
 
-def queue_import(*, actor: Actor, file_name: str, content: bytes, source: str = "import") -> ImportJob:
+def queue_import(
+    *, actor: Actor, file_name: str, content: bytes, source: str = "import", language: str = ""
+) -> ImportJob:
     """Keep an uploaded file and enqueue its import in the same transaction as the job record."""
     from forewarn.customers.tasks import run_import  # noqa: PLC0415 - tasks import services
 
@@ -975,6 +978,7 @@ def queue_import(*, actor: Actor, file_name: str, content: bytes, source: str = 
             file_name=Path(file_name).name[:255],
             file_path="",
             source=source,
+            language=language or translation.get_language() or settings.LANGUAGE_CODE,
             actor_id=actor.user_id,
             created_at=moment,
         )
@@ -995,7 +999,8 @@ def run_import_job(*, actor: Actor, job_id: int) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
     job_actor = Actor.of(job.actor) if job.actor is not None else actor
     try:
-        import_customers(actor=job_actor, path=Path(job.file_path), source=job.source, job=job)
+        with translation.override(job.language or settings.LANGUAGE_CODE):
+            import_customers(actor=job_actor, path=Path(job.file_path), source=job.source, job=job)
     except ValidationFailed as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.FAILED,
