@@ -209,6 +209,8 @@ TASKS = {
 # by the local provider instead of sent. FOREWARN_PROVIDERS_JSON may name any provider per channel.
 FOREWARN_PROVIDERS = providers_from_env()
 FOREWARN_PROVIDERS.update(json.loads(env_str("PROVIDERS_JSON", "{}")))
+# The address customers reach this installation at: unsubscribe links in messages point here.
+FOREWARN_PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000")
 # How long a sender holds the messages it claimed; a sender that dies gives them up after this.
 FOREWARN_OUTBOX_LEASE_SECONDS = int(env_str("OUTBOX_LEASE_SECONDS", "60"))
 

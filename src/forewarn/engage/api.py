@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic import ValidationError as PydanticError
 
 from forewarn.accounts.actors import Actor
+from forewarn.channels.callbacks import MalformedCallback, SignatureInvalid, parse_callback
 from forewarn.core.api import InputSchema, Page, actor_of, paginate
 from forewarn.core.errors import FieldError, ServiceError, ValidationFailed
 from forewarn.customers.services.profiles import get_customer_for
@@ -178,6 +179,29 @@ def webhook_events(
     actor = Actor.system(f"webhook:{source}")
     status, answer = _ingest(actor, request.body, source)
     return Status(status, answer)
+
+
+@router.post(
+    "/channels/callbacks/{provider}",
+    auth=None,
+    response={200: dict[str, int], 400: dict[str, Any], 401: dict[str, Any]},
+    summary="Delivery receipts, replies and opt-outs from a channel provider (signed)",
+)
+def provider_callback(request: HttpRequest, provider: str) -> Status[Any]:
+    """Point the provider's status and inbound webhooks here: `twilio`, `telegram`, `viber` or `webhook`.
+    Each provider's own signature is checked; a STOP reply refuses every refusable topic on that channel."""
+    try:
+        events = parse_callback(
+            provider, url=request.build_absolute_uri(), headers=dict(request.headers), body=request.body
+        )
+    except SignatureInvalid:
+        return Status(
+            401,
+            {"error": {"code": "signature_invalid", "message": "Signature missing or wrong.", "fields": []}},
+        )
+    except MalformedCallback as exc:
+        return Status(400, {"error": {"code": "malformed_callback", "message": str(exc), "fields": []}})
+    return Status(200, message_service.record_callbacks(events))
 
 
 # --- triggers ------------------------------------------------------------------------------------------

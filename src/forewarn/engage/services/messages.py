@@ -15,10 +15,12 @@ from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
+from forewarn.channels.callbacks import CallbackEvent, is_opt_out
 from forewarn.core import clock
 from forewarn.core.errors import FieldError, NotFound, ValidationFailed
 from forewarn.core.vocab import Channel, Topic
-from forewarn.customers.models import Customer
+from forewarn.customers.models import Customer, Identity
+from forewarn.customers.normalize import normalize_identity
 from forewarn.customers.services.consent import apply_consents
 from forewarn.customers.services.profiles import ConsentIn
 from forewarn.engage.models import FrequencyCap, Message, MessageStatus, Suppression, SuppressionScope
@@ -190,3 +192,56 @@ def record_receipt(*, provider: str, provider_message_id: str, status: str) -> i
             status=MessageStatus.FAILED, reason="provider_failed"
         )
     return 0
+
+
+# Which identity a channel's address is.
+IDENTITY_OF_CHANNEL = {"sms": "phone", "email": "email", "telegram": "telegram", "viber": "viber"}
+
+
+def _customer_at(channel: str, address: str) -> Customer | None:
+    kind = IDENTITY_OF_CHANNEL.get(channel)
+    if kind is None or not address:
+        return None
+    try:
+        value = normalize_identity(kind, address)
+    except ValidationFailed:
+        return None
+    identity = Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
+    return identity.customer if identity else None
+
+
+def record_callbacks(events: list[CallbackEvent]) -> dict[str, int]:
+    """Act on what providers told us: receipts move messages on, a STOP refuses at once, and a reply is
+    kept as a journey event of the customer (``message_replied``) for triggers and the inbox to use."""
+    done: dict[str, int] = {"receipts": 0, "opt_outs": 0, "replies": 0, "unknown": 0}
+    for event in events:
+        if event.kind == "receipt":
+            done["receipts"] += record_receipt(
+                provider=event.provider, provider_message_id=event.provider_message_id, status=event.status
+            )
+            continue
+        customer = _customer_at(event.channel, event.address)
+        if customer is None:
+            done["unknown"] += 1
+            continue
+        if event.kind == "opt_out" or is_opt_out(event.text):
+            record_opt_out(message=None, customer=customer, channel=event.channel, text=event.text)
+            done["opt_outs"] += 1
+            continue
+        from forewarn.engage.services.events import EventIn, ingest_events  # noqa: PLC0415
+
+        ingest_events(
+            actor=Actor.system(f"callbacks:{event.provider}"),
+            items=[
+                EventIn(
+                    source=event.provider,
+                    id=f"reply:{event.provider_message_id}",
+                    type="message_replied",
+                    customer={"customer_id": customer.pk},
+                    payload={"channel": event.channel, "text": event.text, "in_reply_to": event.in_reply_to},
+                    occurred_at=event.occurred_at,
+                )
+            ],
+        )
+        done["replies"] += 1
+    return done

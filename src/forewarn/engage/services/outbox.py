@@ -22,13 +22,18 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import F
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from forewarn.channels.base import Outbound, PermanentError, TransientError
 from forewarn.channels.registry import provider_for
 from forewarn.core import clock
+from forewarn.core.vocab import Topic
 from forewarn.customers.models import Consent
 from forewarn.engage import policy
 from forewarn.engage.models import Message, MessageStatus, Suppression
+from forewarn.engage.services.messages import unsubscribe_token
 from forewarn.engage.services.planning import Words, addresses_of, plan, write
 from forewarn.engage.services.triggers import drafts_for_waiting
 
@@ -167,14 +172,25 @@ def deliver(message: Message, *, now: datetime) -> str:
             trail=_step(message, "suppress", blocked),
         )
         return MessageStatus.SUPPRESSED
+    body = _digest_body(message) if message.allow_digest else message.body
+    metadata: dict[str, Any] = {"message_id": message.pk, "topic": message.topic, "kind": message.kind}
+    if message.topic != Topic.TRANSACTIONAL:
+        # Every message a customer may refuse carries its way out (and email its List-Unsubscribe header).
+        url = settings.FOREWARN_PUBLIC_URL.rstrip("/") + reverse(
+            "unsubscribe", args=[unsubscribe_token(message)]
+        )
+        metadata["unsubscribe_url"] = url
+        if message.channel == "email":
+            with translation.override(message.language or settings.LANGUAGE_CODE):
+                body = f"{body}\n\n{_('Unsubscribe: %(url)s') % {'url': url}}"
     outbound = Outbound(
         idempotency_key=message.idempotency_key,
         channel=message.channel,
         address=message.address,
-        body=_digest_body(message) if message.allow_digest else message.body,
+        body=body,
         subject=message.subject,
         language=message.language,
-        metadata={"message_id": message.pk, "topic": message.topic, "kind": message.kind},
+        metadata=metadata,
     )
     try:
         result = provider_for(message.channel).send(outbound)
