@@ -25,7 +25,12 @@ TOKEN = "twilio-auth-token"
 @pytest.fixture
 def twilio(settings: Any) -> Iterator[None]:
     settings.FOREWARN_PROVIDERS = {
-        "sms": {"provider": "twilio", "account_sid": "AC123", "auth_token": TOKEN, "from_number": "+380440000000"}
+        "sms": {
+            "provider": "twilio",
+            "account_sid": "AC123",
+            "auth_token": TOKEN,
+            "from_number": "+380440000000",
+        }
     }
     reset_providers()
     yield
@@ -43,7 +48,9 @@ def post_signed(params: dict[str, str], token: str = TOKEN) -> Any:
 
 
 def test_a_stop_reply_refuses_every_refusable_topic_on_sms(twilio: None, maria: Customer) -> None:
-    answer = post_signed({"MessageSid": "SM1", "From": "+380671234567", "To": "+380440000000", "Body": "СТОП"})
+    answer = post_signed(
+        {"MessageSid": "SM1", "From": "+380671234567", "To": "+380440000000", "Body": "СТОП"}
+    )
     assert answer.status_code == 200, answer.content
     assert answer.json()["opt_outs"] == 1
     refused = dict(maria.consents.filter(channel="sms").values_list("topic", "status"))
@@ -52,7 +59,9 @@ def test_a_stop_reply_refuses_every_refusable_topic_on_sms(twilio: None, maria: 
 
 
 def test_a_reply_becomes_a_journey_event_of_the_customer(twilio: None, maria: Customer) -> None:
-    answer = post_signed({"MessageSid": "SM2", "From": "+380671234567", "To": "+380440000000", "Body": "Дякую!"})
+    answer = post_signed(
+        {"MessageSid": "SM2", "From": "+380671234567", "To": "+380440000000", "Body": "Дякую!"}
+    )
     assert answer.json()["replies"] == 1
     event = Event.objects.get(type="message_replied")
     assert (event.customer, event.payload["text"]) == (maria, "Дякую!")
@@ -72,7 +81,12 @@ def test_a_delivery_receipt_marks_the_message_delivered(
     from django.conf import settings  # noqa: PLC0415
 
     settings.FOREWARN_PROVIDERS = {
-        "sms": {"provider": "twilio", "account_sid": "AC123", "auth_token": TOKEN, "from_number": "+380440000000"}
+        "sms": {
+            "provider": "twilio",
+            "account_sid": "AC123",
+            "auth_token": TOKEN,
+            "from_number": "+380440000000",
+        }
     }
     reset_providers()
     try:
