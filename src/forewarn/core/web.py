@@ -24,10 +24,9 @@ def actor_for(request: HttpRequest) -> Actor:
     return Actor.of(user)
 
 
-def staff_view(view: View) -> View:
-    """Require a signed-in member of staff; render a ServiceError as a page with its status."""
+def public_view(view: View) -> View:
+    """A page anyone may open (an unsubscribe link): a ServiceError is shown as a page with its status."""
 
-    @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
@@ -36,6 +35,11 @@ def staff_view(view: View) -> View:
             return render(request, "error.html", {"error": exc}, status=exc.status)
 
     return wrapped
+
+
+def staff_view(view: View) -> View:
+    """Require a signed-in member of staff; render a ServiceError as a page with its status."""
+    return login_required(public_view(view))
 
 
 def is_htmx(request: HttpRequest) -> bool:

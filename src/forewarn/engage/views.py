@@ -12,13 +12,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from forewarn.accounts.roles import Perm
 from forewarn.channels.models import LocalDelivery
 from forewarn.core.errors import FieldError, ValidationFailed
 from forewarn.core.vocab import Channel, Language, Topic
-from forewarn.core.web import actor_for, render_page_or_part, staff_view
+from forewarn.core.web import actor_for, public_view, render_page_or_part, staff_view
 from forewarn.customers.models import Customer, Segment
 from forewarn.customers.services.profiles import get_customer_for
 from forewarn.engage.models import Incident, MessageStatus, Variant, WhenBumped, WhenLate
@@ -334,6 +335,10 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
     return render(request, "engage/trigger.html", context, status=422 if errors else 200)
 
 
+# The signed token in the address is what authorises the request; mail providers send RFC 8058 one-click
+# unsubscribes as a bare POST with no page (and no CSRF cookie) behind it.
+@csrf_exempt
+@public_view
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """The link in every message: no account needed, the signed token names the message."""
     message = message_service.message_for_unsubscribe(token)
