@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from forewarn.accounts.models import User
@@ -104,8 +105,9 @@ def test_declaring_without_saying_who_is_affected_is_explained(taras: User) -> N
     assert not Incident.objects.exists()
 
 
+@pytest.mark.usefixtures("maria", "order_shipped", "afternoon")
 def test_the_message_log_filters_by_status_and_reason(
-    api_as: Callable[..., Any], shop: User, taras: User, maria: Customer, order_shipped: Trigger, afternoon: Any
+    api_as: Callable[..., Any], shop: User, taras: User
 ) -> None:
     client = api_as(shop)
     client.post("/api/v1/events", shipped())
@@ -121,8 +123,9 @@ def test_the_message_log_filters_by_status_and_reason(
     assert "1 message" in part.content.decode()
 
 
+@pytest.mark.usefixtures("order_shipped", "afternoon")
 def test_the_profile_section_lists_decisions_with_their_steps(
-    api_as: Callable[..., Any], shop: User, olena: User, maria: Customer, order_shipped: Trigger, afternoon: Any
+    api_as: Callable[..., Any], shop: User, olena: User, maria: Customer
 ) -> None:
     api_as(shop).post("/api/v1/events", shipped())
     section = signed_in(olena).get(f"/engage/customers/{maria.pk}/messages/").content.decode()
