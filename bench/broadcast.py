@@ -33,6 +33,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -229,14 +230,16 @@ def make_empty_copy() -> None:
 
 
 def raw_insert(first_id: int, last_id: int, method: str) -> tuple[int, float]:
-    """Insert the plans' rows into the empty copy; returns (rows, seconds spent inserting)."""
+    """Insert the plans' rows into the empty copy through the driver itself (sqlite3, or psycopg with
+    server-side binding, whose ``executemany`` pipelines); returns (rows, seconds spent inserting)."""
     from django.db import connection, transaction  # noqa: PLC0415
 
     from forewarn.engage.models import Message  # noqa: PLC0415
 
     fields = Message._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    mark = "?" if connection.vendor == "sqlite" else "%s"
+    marks = "(" + ", ".join([mark] * len(fields)) + ")"
     single = f"INSERT INTO {RAW_TABLE} ({columns}) VALUES {marks}"
     per_statement = max(1, MULTIROW_PARAMS // len(fields))
     with connection.cursor() as cursor:
@@ -256,22 +259,33 @@ def raw_insert(first_id: int, last_id: int, method: str) -> tuple[int, float]:
         prepared = [
             tuple(f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)) for row in values
         ]
+        statements = []
         if method == "multirow":
-            statements = []
             for at in range(0, len(prepared), per_statement):
                 part = prepared[at : at + per_statement]
                 sql = f"INSERT INTO {RAW_TABLE} ({columns}) VALUES " + ", ".join([marks] * len(part))
                 statements.append((sql, [v for row in part for v in row]))
         started = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            if method == "multirow":
-                for sql, params in statements:
-                    cursor.execute(sql, params)
-            else:
-                cursor.executemany(single, prepared)
+        with transaction.atomic():
+            with driver_cursor(connection) as cursor:
+                if method == "multirow":
+                    for sql, params in statements:
+                        cursor.execute(sql, params)
+                else:
+                    cursor.executemany(single, prepared)
         spent += time.perf_counter() - started
         rows += len(prepared)
     return rows, spent
+
+
+def driver_cursor(connection: Any) -> Any:
+    """A cursor of the database driver, without Django's wrapper (PostgreSQL: server-side binding)."""
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        import psycopg  # noqa: PLC0415
+
+        return psycopg.Cursor(connection.connection)
+    return closing(connection.connection.cursor())
 
 
 # -- the run ------------------------------------------------------------------------------------------

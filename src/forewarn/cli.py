@@ -207,6 +207,39 @@ def import_customers(
     )
 
 
+@import_app.command("events")
+def import_events(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="JSON lines (.jsonl) or CSV (UTF-8)."
+        ),
+    ],
+    show: Annotated[int, typer.Option(help="How many rejected events to print.")] = 50,
+) -> None:
+    """Send journey events from a file through the triggers and the contact policy, as the API does."""
+    _setup()
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.engage.services.events import import_event_file  # noqa: PLC0415
+
+    started = time.perf_counter()
+    with Progress() as progress:
+        bar = progress.add_task(f"Events from {file.name}", total=None)
+        result = import_event_file(
+            actor=Actor.system("cli"), path=file, progress=lambda done: progress.update(bar, completed=done)
+        )
+    for line, code, message in result.rejected[:show]:
+        typer.echo(f"line {line}: {code}: {message}", err=True)
+    if len(result.rejected) > show:
+        typer.echo(f"… and {len(result.rejected) - show} more rejected events", err=True)
+    typer.echo(
+        f"accepted={result.accepted} duplicates={result.duplicates} rejected={len(result.rejected)} "
+        f"seconds={time.perf_counter() - started:.1f}"
+    )
+
+
 @app.command()
 def dedupe() -> None:
     """Look for fuzzy duplicates among all customers and list them for review."""

@@ -7,13 +7,19 @@ import hmac
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from django.test import Client
+from typer.testing import CliRunner
 
+from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
+from forewarn.cli import app
 from forewarn.core import clock
 from forewarn.customers.models import Customer
+from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.engage.models import Event, EventSource, Message, MessageStatus, Trigger, UnknownCustomer
 from forewarn.engage.services.outbox import release_waiting
 
@@ -245,3 +251,36 @@ def test_a_waiting_reminder_goes_when_no_payment_came_and_is_cancelled_when_one_
     reminder = Message.objects.get(customer=oleh)
     assert reminder.status == MessageStatus.QUEUED
     assert reminder.trail[0][:3] == ["wait", "wait", "trigger_wait"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_from_json_lines_and_csv_files_go_the_same_way_as_the_api(tmp_path: Path) -> None:
+    maria = create_customer(
+        actor=Actor.system("tests"),
+        data=ProfileIn(given_name="Марія", identities=[IdentityIn(kind="phone", value="+380671234567")]),
+    )
+    lines = [
+        json.dumps(shipped("J-1")),
+        "{broken",
+        json.dumps({**shipped("J-2"), "occurred_at": "2026-03-10T10:00:00"}),
+        json.dumps(shipped("J-1")),
+    ]
+    jsonl = tmp_path / "events.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["import", "events", str(jsonl)])
+    assert result.exit_code == 0, result.output
+    assert "accepted=1 duplicates=1 rejected=2" in result.output
+    assert "line 2: not_json" in result.output
+    assert "line 3: timezone_aware" in result.output
+    table = tmp_path / "events.csv"
+    table.write_text(
+        "source,id,type,occurred_at,customer.phone,payload.order_id\n"
+        "shop,C-1,order_shipped,2026-03-10T10:00:00+02:00,067 123 45 67,C-1\n"
+        "shop,C-2,order_shipped,,+380501112299,C-2\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["import", "events", str(table)])
+    assert "accepted=1 duplicates=0 rejected=1" in result.output
+    assert "line 3: unknown_customer" in result.output
+    assert Event.objects.get(external_id="C-1").payload == {"order_id": "C-1"}
+    assert set(Event.objects.values_list("customer_id", flat=True)) == {maria.pk}
