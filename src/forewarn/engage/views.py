@@ -112,6 +112,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     context["recent"] = message_service.message_log(actor=actor, incident_id=incident.pk).select_related(
         "customer"
     )[:50]
+    context["contacts"] = incident_service.incident_contacts(actor, incident)
     return render_page_or_part(request, "engage/incident.html", "engage/_incident_progress.html", context)
 
 

@@ -28,7 +28,7 @@ from forewarn.core import clock
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from forewarn.core.vocab import Language, Topic
 from forewarn.customers.models import Consent, Customer, Identity
-from forewarn.engage.models import Incident, Message, MessageStatus
+from forewarn.engage.models import Event, Incident, Message, MessageStatus
 from forewarn.engage.services.planning import (
     Draft,
     Words,
@@ -252,6 +252,27 @@ def list_incidents(actor: Actor, *, status: str = "") -> QuerySet[Incident]:
     actor.require(Perm.ENGAGE_VIEW)
     rows = Incident.objects.all()
     return rows.filter(status=status) if status else rows
+
+
+# Journey events that are a customer reaching out (the inbox adds its tickets to these).
+INBOUND_EVENT_TYPES = ("message_replied",)
+
+
+def incident_contacts(actor: Actor, incident: Incident, limit: int = 50) -> QuerySet[Event]:
+    """What affected customers said since the incident began: the contacts it probably caused."""
+    actor.require(Perm.ENGAGE_VIEW)
+    affected = affected_customers(incident.audience).values("pk")
+    until = incident.resolved_at or clock.now()
+    return (
+        Event.objects.filter(
+            type__in=INBOUND_EVENT_TYPES,
+            customer_id__in=affected,
+            occurred_at__gte=incident.started_at,
+            occurred_at__lte=until,
+        )
+        .select_related("customer")
+        .order_by("-occurred_at")[:limit]
+    )
 
 
 def get_incident_for(actor: Actor, incident_id: int) -> Incident:

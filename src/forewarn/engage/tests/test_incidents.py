@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import SYSTEM
+from django.test import Client
 
 from forewarn.accounts.models import User
 from forewarn.core import clock
@@ -176,3 +177,35 @@ def test_the_call_list_has_consented_unique_phones_and_call_windows(
     assert rows[0]["call_from_utc"] == "2026-03-10T07:00:00+00:00"
     assert rows[1]["call_window_local"] == "08:00-22:00"
     assert rows[1]["call_from_utc"] == "2026-03-10T12:00:00+00:00"  # 08:00 in New York (UTC-4 from 8 March)
+
+
+def test_the_incident_page_links_what_affected_customers_said_since_it_began(
+    api_as: Callable[..., Any], taras: User, podil: list[Customer], ada: User
+) -> None:
+    hanna, _john, _petro, ivan = podil
+    with clock.frozen_at(datetime(2026, 3, 10, 12, 0, tzinfo=UTC)):
+        incident_id = (
+            api_as(taras)
+            .post(
+                "/api/v1/incidents",
+                {"title": "Outage", "audience": {"attributes": {"district": "Podilskyi"}}},
+            )
+            .json()["id"]
+        )
+        clock.advance(timedelta(minutes=10))
+        for who, text in ((hanna, "Коли дадуть світло?"), (ivan, "Дякую за рахунок")):
+            api_as(ada).post(
+                "/api/v1/events",
+                {
+                    "source": "twilio",
+                    "id": f"reply-{who.pk}",
+                    "type": "message_replied",
+                    "customer": {"customer_id": who.pk},
+                    "payload": {"channel": "sms", "text": text},
+                },
+            )
+        client = Client()
+        client.force_login(taras)
+        page = client.get(f"/engage/incidents/{incident_id}/").content.decode()
+    assert "Коли дадуть світло?" in page
+    assert "Дякую за рахунок" not in page
