@@ -204,6 +204,32 @@ def provider_callback(request: HttpRequest, provider: str) -> Status[Any]:
     return Status(200, message_service.record_callbacks(events))
 
 
+class SourceIn(InputSchema):
+    name: str = Field("", max_length=100)
+    unknown_customer: Literal["reject", "create"] = "reject"
+    new_secret: bool = Field(False, description="make a new webhook secret (the old one stops working)")
+
+
+class SourceOut(Schema):
+    slug: str
+    name: str
+    unknown_customer: str
+    webhook_secret: str = Field(description="shown only when it was just made; empty otherwise")
+
+
+@router.put("/event-sources/{slug}", response=SourceOut, summary="Register or change a source system")
+def put_source(request: HttpRequest, slug: str, payload: SourceIn) -> dict[str, Any]:
+    source, secret = event_service.configure_source(
+        actor=actor_of(request), slug=slug, **payload.model_dump()
+    )
+    return {
+        "slug": source.slug,
+        "name": source.name,
+        "unknown_customer": source.unknown_customer,
+        "webhook_secret": secret,
+    }
+
+
 # --- triggers ------------------------------------------------------------------------------------------
 
 

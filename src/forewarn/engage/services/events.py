@@ -11,6 +11,7 @@ import csv
 import hashlib
 import hmac
 import json
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -332,6 +333,34 @@ def cancel_waiting_messages(events: list[Event], *, now: datetime) -> int:
     if cancelled:
         Message.objects.bulk_update(cancelled, ["status", "reason", "trail"])
     return len(cancelled)
+
+
+def configure_source(
+    *,
+    actor: Actor,
+    slug: str,
+    name: str = "",
+    unknown_customer: str = UnknownCustomer.REJECT,
+    new_secret: bool = False,
+) -> tuple[EventSource, str]:
+    """Register or change a source system; returns it and, when one was made, its new webhook secret
+    (shown once: the source signs its webhooks with it)."""
+    actor.require(Perm.POLICY_MANAGE)
+    errors = []
+    if not slug or len(slug) > 64 or not all(ch.isalnum() or ch in "-_" for ch in slug):
+        errors.append(FieldError("slug", "invalid", _("Letters, digits, - and _ (at most 64).")))
+    if unknown_customer not in UnknownCustomer.values:
+        errors.append(FieldError("unknown_customer", "invalid", _("Use reject or create.")))
+    if errors:
+        raise ValidationFailed(errors)
+    source, created = EventSource.objects.get_or_create(slug=slug, defaults={"created_at": clock.now()})
+    source.name = name or source.name
+    source.unknown_customer = unknown_customer
+    secret = ""
+    if new_secret or (created and not source.webhook_secret):
+        secret = source.webhook_secret = secrets.token_urlsafe(32)
+    source.save(update_fields=["name", "unknown_customer", "webhook_secret"])
+    return source, secret
 
 
 def verify_webhook(*, source: str, body: bytes, signature: str) -> EventSource:

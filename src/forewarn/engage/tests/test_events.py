@@ -284,3 +284,26 @@ def test_events_from_json_lines_and_csv_files_go_the_same_way_as_the_api(tmp_pat
     assert "line 3: unknown_customer" in result.output
     assert Event.objects.get(external_id="C-1").payload == {"order_id": "C-1"}
     assert set(Event.objects.values_list("customer_id", flat=True)) == {maria.pk}
+
+
+@pytest.mark.usefixtures("maria", "order_shipped", "afternoon")
+def test_an_admin_registers_a_source_and_its_webhook_secret_is_shown_once(
+    api_as: Callable[..., Any], ada: User, taras: User
+) -> None:
+    client = api_as(ada)
+    made = client.put("/api/v1/event-sources/crm", {"name": "CRM", "unknown_customer": "create"})
+    assert made.status_code == 200
+    secret = made.json()["webhook_secret"]
+    assert len(secret) > 30
+    again = client.put("/api/v1/event-sources/crm", {"name": "CRM", "unknown_customer": "create"})
+    assert again.json()["webhook_secret"] == ""
+    body = json.dumps({**shipped(phone="+380991112233"), "source": "crm"}).encode()
+    answer = Client().post(
+        "/api/v1/events/webhook/crm",
+        data=body,
+        content_type="application/json",
+        headers={"X-Forewarn-Signature": _signed(secret, body)},
+    )
+    assert answer.json()["accepted"] == 1
+    assert Customer.objects.filter(identities__value="+380991112233").exists()
+    assert api_as(taras).put("/api/v1/event-sources/crm", {"new_secret": True}).status_code == 403
