@@ -1,0 +1,181 @@
+"""Plain multi-row INSERTs and UPDATEs for the few places that write many rows at once (the customer
+import, broadcast planning), with every value prepared by its field as the ORM would (ADR 0007)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import chain
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models.constants import OnConflict
+
+
+class Rows:
+    """Plain INSERTs and UPDATEs of one model's table, each value prepared for the database as the ORM would.
+
+    ``bulk_create`` and ``bulk_update`` compile every value of every row through the ORM, which on a large
+    import costs several times what the database does. Here the preparation is chosen once per column, and
+    a value repeated down a column (the time stamp of a chunk, a date of birth) is prepared once. Values
+    must already be of the field's Python type; ``pre_save`` hooks (``auto_now``) do not run, so such
+    fields are refused.
+    """
+
+    PLAIN = frozenset(
+        {
+            "AutoField",
+            "BigAutoField",
+            "BigIntegerField",
+            "BooleanField",
+            "CharField",
+            "FloatField",
+            "ForeignKey",
+            "IntegerField",
+            "PositiveIntegerField",
+            "SlugField",
+            "TextField",
+        }
+    )
+    REPEATED = frozenset({"DateField", "DateTimeField", "TimeField"})
+
+    def __init__(self, model: type[models.Model], names: Sequence[str], *, ignore_conflicts: bool = False):
+        meta = model._meta
+        self.fields: list[models.Field[Any, Any]] = []
+        for name in names:
+            f = meta.get_field(name)
+            assert isinstance(f, models.Field), f
+            assert not getattr(f, "auto_now", False), f
+            self.fields.append(f)
+        assert meta.pk is not None
+        self.db = connections[DEFAULT_DB_ALIAS]
+        ops = self.db.ops
+        on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+        table = ops.quote_name(meta.db_table)
+        columns = [ops.quote_name(f.column) for f in self.fields]
+        self.head = f"{ops.insert_statement(on_conflict=on_conflict)} {table} ({', '.join(columns)})"
+        self.tail = ops.on_conflict_suffix_sql(self.fields, on_conflict, None, None)
+        # Django's SQLite cursor turns each %s into ? with a regular expression over the whole statement,
+        # which on a statement of thousands of parameters costs a good part of the insert itself; written
+        # with ? already, the statement passes through as it is.
+        mark = "?" if self.db.vendor == "sqlite" else "%s"
+        self.placeholders = "(" + ", ".join([mark] * len(self.fields)) + ")"
+        self.unnest: str | None = None
+        if self.db.vendor == "postgresql":
+            # Array types without their length (varchar[], not varchar(100)[]), as bulk_create does; the
+            # arrays travel in binary (%b), which the driver builds much faster than quoted text.
+            types = [str(f.db_type(self.db)).split("(")[0] for f in self.fields]
+            arrays = ", ".join(f"(%b)::{db_type}[]" for db_type in types)
+            self.unnest = f"{self.head} SELECT * FROM UNNEST({arrays}) {self.tail}"  # noqa: S608 - names only
+        self.pk_column = f"{table}.{ops.quote_name(meta.pk.column)}"
+        assignments = ", ".join(f"{c} = %s" for c in columns)
+        # Names come from the model and every value is bound.
+        self.update_sql = f"UPDATE {table} SET {assignments} WHERE {ops.quote_name(meta.pk.column)} = %s"  # noqa: S608
+
+    def adapt(self, name: str, value: Any) -> Any:
+        """One value as the database takes it, for a value that every row shares (pass ``prepared=True``)."""
+        return next(f for f in self.fields if f.name == name).get_db_prep_save(value, self.db)
+
+    def prepare(self, rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+        work: list[tuple[int, Callable[[Any, Any], Any]]] = []
+        for i, f in enumerate(self.fields):
+            kind = f.get_internal_type()
+            if kind in self.REPEATED:
+                work.append((i, _once_each(f.get_db_prep_save)))
+            elif kind not in self.PLAIN:
+                work.append((i, f.get_db_prep_save))
+        if not work:
+            return list(rows)
+        prepared: list[Sequence[Any]] = []
+        for row in rows:
+            values = list(row)
+            for i, prepare in work:
+                values[i] = prepare(values[i], self.db)
+            prepared.append(values)
+        return prepared
+
+    def insert(self, rows: Iterable[Sequence[Any]], *, prepared: bool = False) -> None:
+        """Insert with multi-row statements (fewer round trips than one statement per row)."""
+        ready = list(rows) if prepared else self.prepare(rows)
+        with self._cursor() as cursor:
+            for sql, params, _count in self._statements(ready, returning=""):
+                cursor.execute(sql, params)
+
+    def insert_returning_pks(self, rows: Iterable[Sequence[Any]]) -> list[int]:
+        """Insert as :meth:`insert` does; the new primary keys in the order of ``rows``.
+
+        Keys come from a sequence (PostgreSQL) or the row id (SQLite), both handed out in the order the
+        rows of one statement are inserted, so the sorted keys of a statement follow its rows whatever
+        order RETURNING lists them in.
+        """
+        ready = self.prepare(rows)
+        pks: list[int] = []
+        with self._cursor() as cursor:
+            for sql, params, count in self._statements(ready, returning=f" RETURNING {self.pk_column}"):
+                cursor.execute(sql, params)
+                returned = sorted(row[0] for row in cursor.fetchall())
+                assert len(returned) == count
+                pks.extend(returned)
+        return pks
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        """Django's cursor; on PostgreSQL the driver's own cursor with server-side binding, which sends the
+        column arrays in binary (Django's cursor quotes each value into the statement text, in Python)."""
+        if self.unnest is None:
+            with self.db.cursor() as cursor:
+                yield cursor
+            return
+        import psycopg  # noqa: PLC0415 - PostgreSQL only
+
+        self.db.ensure_connection()
+        with self.db.wrap_database_errors, psycopg.Cursor(self.db.connection) as cursor:
+            yield cursor
+
+    def _statements(
+        self, rows: list[Sequence[Any]], *, returning: str
+    ) -> Iterator[tuple[str, list[Any], int]]:
+        """The statements that insert ``rows``, each with its parameters and how many rows it inserts."""
+        if not rows:
+            return
+        if self.unnest is not None:
+            # One statement with an array per column, as bulk_create does on PostgreSQL: the text stays
+            # short whatever the number of rows, so neither the driver nor the planner work per value.
+            yield f"{self.unnest}{returning}", [list(column) for column in zip(*rows, strict=True)], len(rows)
+            return
+        # Fewer, longer statements are faster. Django assumes SQLite's old limit of 999 parameters; the
+        # library at hand says what it takes.
+        limit = self.db.features.max_query_params or 65535
+        if self.db.vendor == "sqlite":
+            self.db.ensure_connection()
+            limit = self.db.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per_statement = max(1, min(500, limit // len(self.fields)))
+        sql: dict[int, str] = {}
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            if len(part) not in sql:
+                values = ", ".join([self.placeholders] * len(part))
+                sql[len(part)] = f"{self.head} VALUES {values} {self.tail}{returning}"
+            yield sql[len(part)], list(chain.from_iterable(part)), len(part)
+
+    def update(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Set the columns of existing rows: each row is the values followed by the primary key."""
+        prepared = self.prepare(rows)
+        if prepared:
+            with self.db.cursor() as cursor:
+                cursor.executemany(self.update_sql, prepared)
+
+
+def _once_each(prepare: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``prepare`` for a value repeated down a column, remembering each distinct value's result."""
+    seen: dict[Any, Any] = {}
+
+    def prepared(value: Any, db: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = result = prepare(value, db)
+            return result
+
+    return prepared
