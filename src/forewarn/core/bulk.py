@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import chain
 from typing import Any
 
@@ -83,6 +83,8 @@ class Rows:
             kind = f.get_internal_type()
             if kind in self.REPEATED:
                 work.append((i, _once_each(f.get_db_prep_save)))
+            elif kind == "JSONField":
+                work.append((i, _once_per_object(f.get_db_prep_save)))
             elif kind not in self.PLAIN:
                 work.append((i, f.get_db_prep_save))
         if not work:
@@ -176,6 +178,25 @@ def _once_each(prepare: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
             return seen[value]
         except KeyError:
             seen[value] = result = prepare(value, db)
+            return result
+
+    return prepared
+
+
+def _once_per_object(prepare: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``prepare`` for JSON values, which rows often share (one context, one trail): each distinct value
+    is encoded once. Hashable values are told apart by value; others by identity, which is safe because
+    every row, and so every value, stays alive while a batch is prepared."""
+    seen: dict[Any, Any] = {}
+
+    def prepared(value: Any, db: Any) -> Any:
+        key = value if isinstance(value, str | int | float | tuple | None) else ("id", id(value))
+        try:
+            return seen[key]
+        except (KeyError, TypeError):
+            result = prepare(value, db)
+            with suppress(TypeError):  # a tuple holding something unhashable is simply not remembered
+                seen[key] = result
             return result
 
     return prepared

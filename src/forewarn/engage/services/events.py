@@ -301,11 +301,13 @@ def act_on_events(events: list[Event], *, now: datetime) -> dict[int, int]:
         Message.objects.bulk_create(waiting)
     # After the waits are written, so a payment in the same batch as its bill cancels the reminder.
     cancel_waiting_messages(events, now=now)
-    result = plan(drafts, now=now) if drafts else None
     counts: dict[int, int] = defaultdict(int)
-    for message in [*waiting, *(result.messages if result else [])]:
+    for message in waiting:
         if message.event_id is not None:
             counts[message.event_id] += 1
+    if drafts:
+        for event_id, n in plan(drafts, now=now).per_event.items():
+            counts[event_id] += n
     return counts
 
 

@@ -33,7 +33,6 @@ from forewarn.engage.services.planning import (
     Draft,
     Words,
     current_rules,
-    customer_context,
     plan,
     transactional_intent,
 )
@@ -173,18 +172,6 @@ def resolve_incident(*, actor: Actor, incident: Incident) -> Incident:
     return incident
 
 
-def _context(incident: Incident, customer: Customer) -> dict[str, Any]:
-    return {
-        "customer": customer_context(customer),
-        "incident": {
-            "title": incident.title,
-            "area": incident.area,
-            "since": incident.started_at.isoformat(),
-            "description": incident.description,
-        },
-    }
-
-
 def _audience_ids(incident: Incident, kind: str) -> Iterator[list[int]]:
     ids: QuerySet[Any, int]
     if kind == NOTICE:
@@ -217,22 +204,13 @@ def broadcast(incident_id: int, kind: str, progress: Callable[[int], None] | Non
     intent = transactional_intent(dedup_key=f"incident:{incident.pk}:{kind}", critical=incident.critical)
     planned = 0
     for ids in _audience_ids(incident, kind):
-        now = clock.now()
-        customers = Customer.objects.in_bulk(ids)
+        # The words are the incident's, written for each customer when the message goes.
         drafts = [
-            Draft(
-                customer_id=pk,
-                intent=intent,
-                kind=kind,
-                words=words,
-                context=_context(incident, customers[pk]),
-                incident_id=incident.pk,
-            )
+            Draft(customer_id=pk, intent=intent, kind=kind, words=words, context={}, incident_id=incident.pk)
             for pk in ids
-            if pk in customers
         ]
-        result = plan(drafts, now=now, rules=rules)
-        planned += len(result.messages)
+        result = plan(drafts, now=clock.now(), rules=rules)
+        planned += len(result.ids)
         if kind == NOTICE:
             Incident.objects.filter(pk=incident.pk).update(planned_count=planned)
         if progress:

@@ -24,6 +24,7 @@ from forewarn.customers.normalize import normalize_identity
 from forewarn.customers.services.consent import apply_consents
 from forewarn.customers.services.profiles import ConsentIn
 from forewarn.engage.models import FrequencyCap, Message, MessageStatus, Suppression, SuppressionScope
+from forewarn.engage.services.planning import compose
 
 UNSUBSCRIBE_SALT = "forewarn.unsubscribe"
 # An opt-out by reply (STOP) withdraws every topic a customer may refuse on that channel.
@@ -70,11 +71,17 @@ def get_message_for(actor: Actor, message_id: int) -> Message:
 def customer_messages(actor: Actor, customer: Customer, limit: int = 50) -> list[Message]:
     """What Forewarn decided for this customer lately: sent, deferred and suppressed, with reasons."""
     actor.require(Perm.ENGAGE_VIEW)
-    return list(
+    rows = list(
         Message.objects.filter(customer=customer)
-        .select_related("trigger", "incident")
+        .select_related("trigger", "incident", "customer")
+        .prefetch_related("trigger__templates")
         .order_by("-planned_at", "-id")[:limit]
     )
+    for message in rows:
+        # Words are written when a message goes; until then, show what they would say now.
+        if not message.body and message.status == MessageStatus.QUEUED and message.channel:
+            compose(message)
+    return rows
 
 
 def list_caps(actor: Actor) -> list[FrequencyCap]:

@@ -34,7 +34,7 @@ from forewarn.customers.models import Consent
 from forewarn.engage import policy
 from forewarn.engage.models import Message, MessageStatus, Suppression
 from forewarn.engage.services.messages import unsubscribe_token
-from forewarn.engage.services.planning import Words, addresses_of, plan, write
+from forewarn.engage.services.planning import addresses_of, compose, plan, words_for
 from forewarn.engage.services.triggers import drafts_for_waiting
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def release_waiting(*, now: datetime, limit: int = 500) -> int:
         due = list(
             Message.objects.select_for_update(skip_locked=True)
             .filter(status=MessageStatus.WAITING, send_after__lte=now)
-            .select_related("trigger")
+            .select_related("trigger", "customer")
             .order_by("send_after")[:limit]
         )
         if not due:
@@ -90,7 +90,11 @@ def claim_due_messages(*, now: datetime, limit: int = 100, lease: timedelta | No
             lease_until=now + lease,
             attempts=F("attempts") + 1,
         )
-    return list(Message.objects.filter(pk__in=due, claim_token=token).select_related("trigger", "incident"))
+    return list(
+        Message.objects.filter(pk__in=due, claim_token=token)
+        .select_related("trigger", "incident", "customer")
+        .prefetch_related("trigger__templates")
+    )
 
 
 def _finish(message: Message, **changes: Any) -> bool:
@@ -129,24 +133,6 @@ def send_time_block(message: Message) -> str:
     return ""
 
 
-def words_for(message: Message) -> Words:
-    if message.trigger is not None:
-        return Words.of_templates(message.trigger.templates.all())
-    if message.incident is not None:
-        texts = message.incident.resolution if message.kind == "resolved" else message.incident.notice
-        return Words.per_language(texts)
-    return Words({(message.variant, message.channel, message.language): (message.subject, message.body)})
-
-
-def _digest_body(message: Message) -> str:
-    parts = list(
-        Message.objects.filter(digest_into=message, status=MessageStatus.MERGED)
-        .order_by("planned_at", "pk")
-        .values_list("body", flat=True)
-    )
-    return "\n\n".join([message.body, *parts]) if parts else message.body
-
-
 def _backoff(attempts: int) -> timedelta:
     seconds = BACKOFF_BASE.total_seconds() * (2 ** max(attempts - 1, 0))
     seconds = min(seconds, BACKOFF_CAP.total_seconds())
@@ -172,7 +158,9 @@ def deliver(message: Message, *, now: datetime) -> str:
             trail=_step(message, "suppress", blocked),
         )
         return MessageStatus.SUPPRESSED
-    body = _digest_body(message) if message.allow_digest else message.body
+    if not compose(message):
+        return _fall_back(message, now=now, code="no_template", error="no words for this channel")
+    body = message.body
     metadata: dict[str, Any] = {"message_id": message.pk, "topic": message.topic, "kind": message.kind}
     if message.topic != Topic.TRANSACTIONAL:
         # Every message a customer may refuse carries its way out (and email its List-Unsubscribe header).
@@ -202,6 +190,9 @@ def deliver(message: Message, *, now: datetime) -> str:
         message,
         status=MessageStatus.SENT,
         reason="sent",
+        subject=message.subject,
+        body=message.body,
+        language=message.language,
         sent_at=now,
         provider=result.provider,
         provider_message_id=result.provider_message_id,
@@ -234,10 +225,10 @@ def _fall_back(message: Message, *, now: datetime, code: str, error: str) -> str
     words = words_for(message)
     while remaining:
         channel = remaining.pop(0)
-        if channel not in addresses:
-            continue
-        candidate = Message(pk=message.pk, channel=channel, variant=message.variant, context=message.context)
-        if not write(candidate, words, message.language):
+        if (
+            channel not in addresses
+            or words.pick(message.variant, channel, message.customer.language) is None
+        ):
             continue
         _finish(
             message,
@@ -247,9 +238,6 @@ def _fall_back(message: Message, *, now: datetime, code: str, error: str) -> str
             channel=channel,
             address=addresses[channel],
             fallbacks=remaining,
-            subject=candidate.subject,
-            body=candidate.body,
-            language=candidate.language,
             send_after=now,
             lease_until=None,
             trail=_step(message, "fallback", code, channel),

@@ -20,12 +20,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from forewarn.core.bulk import Rows
 from forewarn.core.vocab import Topic
 from forewarn.customers.models import Consent, Customer, Identity
 from forewarn.engage import policy
 from forewarn.engage.models import (
     LIVE_STATUSES,
     FrequencyCap,
+    Incident,
     Message,
     MessageStatus,
     MessageTemplate,
@@ -94,8 +96,10 @@ class Draft:
 
 @dataclass
 class PlanResult:
-    messages: list[Message] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # How many messages each event led to.
+    per_event: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
 
 def current_rules() -> policy.Rules:
@@ -114,6 +118,9 @@ def current_rules() -> policy.Rules:
 @cache
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+RISK_KEYS = ["churn_risk", "open_complaints", "last_nps"]
 
 
 def risk_of(attributes: dict[str, Any], now: datetime) -> str:
@@ -140,10 +147,10 @@ def load_views(
 ) -> dict[int, policy.CustomerView]:
     """Everything the policy needs about these customers, in a handful of queries."""
     views: dict[int, policy.CustomerView] = {}
-    rows = Customer.objects.filter(pk__in=customer_ids).values_list(
-        "pk", "time_zone", "quiet_hours_start", "quiet_hours_end", "preferred_channel", "attributes"
-    )
-    for pk, zone, q_start, q_end, preferred, attributes in rows:
+    customers = Customer.objects.filter(pk__in=customer_ids)
+    for pk, zone, q_start, q_end, preferred in customers.values_list(
+        "pk", "time_zone", "quiet_hours_start", "quiet_hours_end", "preferred_channel"
+    ):
         views[pk] = policy.CustomerView(
             customer_id=pk,
             zone=_zone(zone),
@@ -152,8 +159,12 @@ def load_views(
             preferred_channel=preferred,
             consents={},
             addresses={},
-            risk=risk_of(attributes or {}, now),
         )
+    # Only the few profiles that carry a risk signal need their attributes read.
+    for pk, attributes in customers.filter(attributes__has_any_keys=RISK_KEYS).values_list(
+        "pk", "attributes"
+    ):
+        views[pk].risk = risk_of(attributes or {}, now)
     ids = list(views)
     for cid, topic, channel, status in Consent.objects.filter(customer_id__in=ids).values_list(
         "customer_id", "topic", "channel", "status"
@@ -228,170 +239,214 @@ def customer_context(customer: Customer) -> dict[str, Any]:
     }
 
 
-def write(message: Message, words: Words, language: str) -> bool:
-    """Render the message's subject and body for its channel, variant and language; False if no words."""
-    picked = words.pick(message.variant, message.channel, language)
+def write(message: Message, words: Words, context: dict[str, Any]) -> bool:
+    """Render the message's subject and body for its channel, variant and the customer's language;
+    False if there are no words for them."""
+    picked = words.pick(message.variant, message.channel, context["customer"].get("language", ""))
     if picked is None:
         return False
     lang, (subject, body) = picked
     message.language = lang
-    message.subject = render(subject, message.context)[:200]
-    message.body = render(body, message.context)
+    message.subject = render(subject, context)[:200]
+    message.body = render(body, context)
     return True
+
+
+STATUS_OF = {
+    "queued": MessageStatus.QUEUED,
+    "merged": MessageStatus.MERGED,
+    "suppressed": MessageStatus.SUPPRESSED,
+    "dropped": MessageStatus.DROPPED,
+    "expired": MessageStatus.EXPIRED,
+}
+# The columns of a new message, in the order ``_row`` lists them.
+NEW_COLUMNS = [
+    "customer", "trigger", "event", "incident", "kind", "topic", "priority", "critical", "allow_digest",
+    "when_late", "when_bumped", "variant", "language", "channel", "address", "fallbacks", "subject", "body",
+    "context", "dedup_key", "status", "reason", "trail", "planned_at", "send_after", "expires_at",
+    "digest_into", "attempts", "claim_token", "lease_until", "provider", "provider_message_id", "sent_at",
+    "delivered_at", "error",
+]  # fmt: skip
+STATUS_AT, REASON_AT, TRAIL_AT, DIGEST_AT = (
+    NEW_COLUMNS.index(c) for c in ("status", "reason", "trail", "digest_into")
+)
+DECISION_FIELDS = [
+    "status", "reason", "trail", "channel", "address", "fallbacks", "variant", "send_after", "expires_at",
+    "digest_into", "dedup_key",
+]  # fmt: skip
+
+
+def _row(draft: Draft, decision: policy.Decision, status: str, trail: list[Any], now: datetime) -> list[Any]:
+    intent = draft.intent
+    return [
+        draft.customer_id, draft.trigger_id, draft.event_id, draft.incident_id, draft.kind, intent.topic,
+        intent.priority, intent.critical, intent.allow_digest, intent.when_late, draft.when_bumped,
+        decision.variant, "", decision.channel, decision.address, decision.fallbacks, "", "", draft.context,
+        intent.dedup_key if status in LIVE_STATUSES else "", status, decision.reason, trail, now,
+        decision.send_after or now, decision.expires_at, decision.digest_into, 0, "", None, "", "", None,
+        None, "",
+    ]  # fmt: skip
 
 
 @transaction.atomic
 def plan(drafts: Sequence[Draft], *, now: datetime, rules: policy.Rules | None = None) -> PlanResult:
-    """Decide on every draft and write the decisions; returns the messages written."""
+    """Decide on every draft and write the decisions, one row each; the words are written when a message
+    is sent (``outbox``), so planning a broadcast costs little more than storing its rows."""
     rules = rules or current_rules()
     keys = {d.intent.dedup_key for d in drafts if d.intent.dedup_key}
     views = load_views(sorted({d.customer_id for d in drafts}), now=now, rules=rules, dedup_keys=keys)
-    languages = dict(Customer.objects.filter(pk__in=list(views)).values_list("pk", "language"))
     result = PlanResult()
-    new: list[Message] = []
-    pending: dict[int, Message] = {}  # temporary (negative) ids of messages not yet written
+    rows: list[list[Any]] = []
+    # Messages of this batch not yet written, by the temporary (negative) id the policy knows them by.
+    pending: dict[int, list[Any]] = {}
+    existing: list[tuple[Message, list[Any]]] = []
     bumped_existing: list[tuple[int, str]] = []
+    # A broadcast shares one intent and one set of words among all its drafts: complete each pair once.
+    intents: dict[tuple[int, int], policy.Intent] = {}
     for n, draft in enumerate(drafts):
         view = views.get(draft.customer_id)
         if view is None:
             continue
-        intent = draft.intent
-        channels = draft.words.channels(Variant.STANDARD)
-        intent = replace(intent, channels=channels, has_retention_variant=draft.words.has(Variant.RETENTION))
+        key = (id(draft.intent), id(draft.words))
+        intent = intents.get(key)
+        if intent is None:
+            intent = intents[key] = replace(
+                draft.intent,
+                channels=draft.words.channels(Variant.STANDARD),
+                has_retention_variant=draft.words.has(Variant.RETENTION),
+            )
         decision = policy.decide(view, intent, now, rules)
-        message = _message_for(draft, decision, now)
-        if draft.existing is not None:
-            message.trail = [*draft.existing.trail, *message.trail]
-        if decision.outcome in {"queued", "merged"} and not write(
-            message, draft.words, languages.get(draft.customer_id, "uk")
-        ):
-            message.status, message.reason = MessageStatus.SUPPRESSED, "no_template"
-            message.trail.append(("template", "suppress", "no_template", message.channel))
-        result.counts[message.status] += 1
-        if message.status in {MessageStatus.QUEUED, MessageStatus.MERGED}:
-            _remember(view, message, intent, temp_id=-(n + 1), pending=pending)
+        status = STATUS_OF[decision.outcome]
+        trail = [*draft.existing.trail, *decision.trail] if draft.existing is not None else decision.trail
+        result.counts[status] += 1
+        row = _row(draft, decision, status, trail, now)
+        temp_id = draft.existing.pk if draft.existing is not None else -(n + 1)
+        if status in {MessageStatus.QUEUED, MessageStatus.MERGED}:
+            _remember(view, intent, decision, status, temp_id)
+            pending[temp_id] = row
         bumped_existing.extend(_take_places(view, decision.bumped, pending, kind=draft.kind))
         if draft.existing is not None:
-            _copy_decision(draft.existing, message)
-            result.messages.append(draft.existing)
+            existing.append((draft.existing, row))
         else:
-            new.append(message)
-    Message.objects.bulk_create(new, batch_size=1000)
-    _link_digests(new, pending)
-    existing = [d.existing for d in drafts if d.existing is not None]
+            rows.append(row)
+    writer = Rows(Message, NEW_COLUMNS)
+    ids = writer.insert_returning_pks(rows)
+    _link_digests(rows, ids, pending)
+    for message, row in existing:
+        _apply(message, row)
     if existing:
-        Message.objects.bulk_update(existing, DECISION_FIELDS, batch_size=500)
+        Message.objects.bulk_update([m for m, _row in existing], DECISION_FIELDS, batch_size=500)
     if bumped_existing:
         _move_bumped(bumped_existing, now=now, rules=rules)
-    result.messages.extend(new)
+    result.ids = [*ids, *(m.pk for m, _row in existing)]
+    for row in [*rows, *(row for _m, row in existing)]:
+        if row[2] is not None:
+            result.per_event[row[2]] += 1
     return result
 
 
+def _apply(message: Message, row: list[Any]) -> None:
+    for name in DECISION_FIELDS:
+        setattr(message, "digest_into_id" if name == "digest_into" else name, row[NEW_COLUMNS.index(name)])
+
+
 def _remember(
-    view: policy.CustomerView,
-    message: Message,
-    intent: policy.Intent,
-    *,
-    temp_id: int,
-    pending: dict[int, Message],
+    view: policy.CustomerView, intent: policy.Intent, decision: policy.Decision, status: str, temp_id: int
 ) -> None:
     """What the next decision for this customer in the same batch must know about this one."""
-    if message.status == MessageStatus.QUEUED:
+    if status == MessageStatus.QUEUED:
+        assert decision.send_after is not None
         view.planned.append(
             policy.Planned(
-                temp_id, message.send_after, intent.topic, intent.priority, False,
-                message.channel, intent.allow_digest, intent.critical,
+                temp_id, decision.send_after, intent.topic, intent.priority, False,
+                decision.channel, intent.allow_digest, intent.critical,
             )
         )  # fmt: skip
     if intent.dedup_key:
         view.dedup_keys.add(intent.dedup_key)
-    pending[temp_id] = message
 
 
 def _take_places(
-    view: policy.CustomerView, victims: list[int], pending: dict[int, Message], *, kind: str
+    view: policy.CustomerView, victims: list[int], pending: dict[int, list[Any]], *, kind: str
 ) -> list[tuple[int, str]]:
     """Drop bumped messages of this batch at once; return the ones already in the outbox, to move."""
     stored = []
     for victim in victims:
         view.planned = [p for p in view.planned if p.message_id != victim]
-        if victim < 0:
+        if victim in pending:  # decided in this batch: not written yet
             loser = pending[victim]
-            loser.status, loser.reason = MessageStatus.DROPPED, "bumped"
-            loser.trail.append(("caps", "drop", "bumped", kind))
+            loser[STATUS_AT], loser[REASON_AT] = MessageStatus.DROPPED, "bumped"
+            loser[TRAIL_AT] = [*loser[TRAIL_AT], ("caps", "drop", "bumped", kind)]
         else:
             stored.append((victim, kind))
     return stored
 
 
-DECISION_FIELDS = [
-    "status", "reason", "trail", "channel", "address", "fallbacks", "variant", "language", "subject",
-    "body", "send_after", "expires_at", "digest_into", "dedup_key",
-]  # fmt: skip
-
-
-def _message_for(draft: Draft, decision: policy.Decision, now: datetime) -> Message:
-    intent = draft.intent
-    status = {
-        "queued": MessageStatus.QUEUED,
-        "merged": MessageStatus.MERGED,
-        "suppressed": MessageStatus.SUPPRESSED,
-        "dropped": MessageStatus.DROPPED,
-        "expired": MessageStatus.EXPIRED,
-    }[decision.outcome]
-    message = Message(
-        customer_id=draft.customer_id,
-        trigger_id=draft.trigger_id,
-        event_id=draft.event_id,
-        incident_id=draft.incident_id,
-        kind=draft.kind,
-        topic=intent.topic,
-        priority=intent.priority,
-        critical=intent.critical,
-        allow_digest=intent.allow_digest,
-        when_late=intent.when_late,
-        when_bumped=draft.when_bumped,
-        variant=decision.variant,
-        channel=decision.channel,
-        address=decision.address,
-        fallbacks=decision.fallbacks,
-        context=draft.context,
-        dedup_key=intent.dedup_key if status in LIVE_STATUSES else "",
-        status=status,
-        reason=decision.reason,
-        trail=[list(step) for step in decision.trail],
-        planned_at=now,
-        send_after=decision.send_after or now,
-        expires_at=decision.expires_at,
-    )
-    if decision.digest_into is not None:
-        message.digest_into_id = decision.digest_into
-    return message
-
-
-def _copy_decision(target: Message, source: Message) -> None:
-    for name in DECISION_FIELDS:
-        setattr(target, name, getattr(source, name))
-    target.digest_into_id = source.digest_into_id
-
-
-def _link_digests(new: list[Message], pending: dict[int, Message]) -> None:
+def _link_digests(rows: list[list[Any]], ids: list[int], pending: dict[int, list[Any]]) -> None:
     """Digest parts that joined a message planned in the same batch point at it once it has an id."""
-    linked = []
-    for message in new:
-        host = message.digest_into_id
+    written = {id(row): pk for row, pk in zip(rows, ids, strict=True)}
+    for row, pk in zip(rows, ids, strict=True):
+        host = row[DIGEST_AT]
         if host is not None and host < 0:
-            message.digest_into_id = pending[host].pk
-            linked.append(message)
-    if linked:
-        Message.objects.bulk_update(linked, ["digest_into"])
+            Message.objects.filter(pk=pk).update(digest_into_id=written[id(pending[host])])
+
+
+def incident_context(incident: Incident) -> dict[str, Any]:
+    return {
+        "title": incident.title,
+        "area": incident.area,
+        "since": incident.started_at.isoformat(),
+        "description": incident.description,
+    }
+
+
+def render_context(message: Message) -> dict[str, Any]:
+    """What a message's words may use: what it was planned with (the event's payload, the offer), the
+    customer as they are now, and its incident."""
+    context = {**message.context, "customer": customer_context(message.customer)}
+    if message.incident is not None:
+        context["incident"] = incident_context(message.incident)
+    return context
+
+
+def words_for(message: Message) -> Words:
+    """The words a message can be written with: its trigger's templates, or its incident's texts."""
+    if message.trigger is not None:
+        return Words.of_templates(message.trigger.templates.all())
+    if message.incident is not None:
+        texts = message.incident.resolution if message.kind == "resolved" else message.incident.notice
+        return Words.per_language(texts)
+    return Words({(message.variant, "", message.language or "en"): (message.subject, message.body)})
+
+
+def compose(message: Message) -> bool:
+    """Write the message's words now, for its channel and the customer as they are at this moment (a
+    name corrected overnight is right in the morning); a digest gathers its parts' words under its own.
+    False when there are no words for this channel."""
+    if not write(message, words_for(message), render_context(message)):
+        return False
+    if message.allow_digest:
+        parts = (
+            Message.objects.filter(digest_into=message, status=MessageStatus.MERGED)
+            .select_related("customer", "trigger", "incident")
+            .order_by("planned_at", "pk")
+        )
+        bodies = [message.body]
+        for part in parts:
+            part.channel, part.variant = message.channel, message.variant
+            if write(part, words_for(part), render_context(part)):
+                bodies.append(part.body)
+        message.body = "\n\n".join(bodies)
+    return True
 
 
 def _move_bumped(victims: list[tuple[int, str]], *, now: datetime, rules: policy.Rules) -> None:
     """Messages a more important one took the place of: dropped, or planned again for a later slot
     (without the right to move anyone else, so one arrival cannot set off a chain)."""
-    rows = Message.objects.select_for_update().filter(
-        pk__in=[pk for pk, _kind in victims], status=MessageStatus.QUEUED
+    rows = (
+        Message.objects.select_for_update()
+        .filter(pk__in=[pk for pk, _kind in victims], status=MessageStatus.QUEUED)
+        .select_related("trigger", "incident")
     )
     by_kind = dict(victims)
     again: list[Draft] = []
@@ -418,9 +473,7 @@ def _move_bumped(victims: list[tuple[int, str]], *, now: datetime, rules: policy
                     when_late=message.when_late,
                 ),
                 kind=message.kind,
-                words=Words(
-                    {(message.variant, message.channel, message.language): (message.subject, message.body)}
-                ),
+                words=words_for(message),
                 context=message.context,
                 existing=message,
             )

@@ -35,7 +35,7 @@ from forewarn.engage.models import (
     WhenBumped,
     WhenLate,
 )
-from forewarn.engage.services.planning import Draft, Words, customer_context, risk_of
+from forewarn.engage.services.planning import Draft, Words, customer_context, render_context, risk_of
 from forewarn.engage.templating import check_template, render
 
 TRIGGER_FIELDS = (
@@ -312,31 +312,35 @@ def drafts_for_events(events: list[Event], *, now: datetime) -> tuple[list[Draft
     customers = Customer.objects.prefetch_related("segments").in_bulk(
         {e.customer_id for e in events if e.type in triggers}
     )
+    words = {t.pk: Words.of_templates(t.templates.all()) for found in triggers.values() for t in found}
     drafts: list[Draft] = []
     waiting: list[Message] = []
     for event in events:
         customer = customers.get(event.customer_id)
         if customer is None:
             continue
+        who = customer_context(customer)
+        scope = {
+            "payload": event.payload,
+            "event": {"type": event.type, "source": event.source},
+            "customer": {
+                **who,
+                "segments": [s.slug for s in customer.segments.all()],
+                "risk": risk_of(customer.attributes, now),
+            },
+        }
         for trigger in triggers.get(event.type, []):
+            if not matches(trigger.conditions, scope, _history_counter(event)):
+                continue
+            # What the words will need besides the customer, who is read afresh when the message goes.
             context = {
-                "customer": customer_context(customer),
                 "payload": event.payload,
                 "event": {"type": event.type, "occurred_at": event.occurred_at.isoformat()},
                 "offer": trigger.extras,
             }
-            scope = {
-                "payload": event.payload,
-                "event": {"type": event.type, "source": event.source},
-                "customer": {
-                    **context["customer"],
-                    "segments": [s.slug for s in customer.segments.all()],
-                    "risk": risk_of(customer.attributes, now),
-                },
-            }
-            if not matches(trigger.conditions, scope, _history_counter(event)):
-                continue
-            dedup_key = render(trigger.dedup_key, context)[:200] if trigger.dedup_key else ""
+            dedup_key = (
+                render(trigger.dedup_key, {**context, "customer": who})[:200] if trigger.dedup_key else ""
+            )
             intent = intent_of(trigger, dedup_key)
             if trigger.wait_seconds:
                 waiting.append(
@@ -365,7 +369,7 @@ def drafts_for_events(events: list[Event], *, now: datetime) -> tuple[list[Draft
                     customer_id=customer.pk,
                     intent=intent,
                     kind=trigger.slug,
-                    words=Words.of_templates(trigger.templates.all()),
+                    words=words[trigger.pk],
                     context=context,
                     trigger_id=trigger.pk,
                     event_id=event.pk,
@@ -382,7 +386,7 @@ def drafts_for_waiting(messages: list[Message]) -> list[Draft]:
         trigger = message.trigger
         if trigger is None:
             continue
-        key = render(trigger.dedup_key, message.context)[:200] if trigger.dedup_key else ""
+        key = render(trigger.dedup_key, render_context(message))[:200] if trigger.dedup_key else ""
         drafts.append(
             Draft(
                 customer_id=message.customer_id,

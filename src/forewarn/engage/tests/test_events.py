@@ -16,12 +16,13 @@ from typer.testing import CliRunner
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
+from forewarn.channels.models import LocalDelivery
 from forewarn.cli import app
 from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.engage.models import Event, EventSource, Message, MessageStatus, Trigger, UnknownCustomer
-from forewarn.engage.services.outbox import release_waiting
+from forewarn.engage.services.outbox import dispatch_once, release_waiting
 
 
 def shipped(order: str = "A-1", phone: str = "+380671234567", **extra: Any) -> dict[str, Any]:
@@ -43,7 +44,12 @@ def test_an_event_for_a_known_customer_plans_one_message_in_their_language(
     assert (body["accepted"], body["results"][0]["messages"]) == (1, 1)
     message = Message.objects.get(customer=maria)
     assert (message.status, message.channel, message.address) == ("queued", "sms", "+380671234567")
+    # The words are written as it goes, in Maria's language.
+    dispatch_once()
+    message.refresh_from_db()
+    assert (message.status, message.language) == ("sent", "uk")
     assert message.body == "Марія, замовлення A-1 вже в дорозі."
+    assert LocalDelivery.objects.get().body == message.body
     assert message.event_id == body["results"][0]["event_id"]
     assert message.dedup_key == "order-shipped:A-1"
 
