@@ -399,13 +399,29 @@ def read_event_file(path: Path) -> Iterator[tuple[int, EventIn | ServiceError]]:
             yield reader.line_num, _event_from_row(row)
 
 
-def _when(raw: Any) -> datetime | None:
-    if raw in (None, ""):
-        return None
-    moment = datetime.fromisoformat(str(raw))
-    if moment.tzinfo is None:
-        raise ValidationFailed.single("occurred_at", "timezone_aware", _("Include the offset from UTC."))
-    return moment
+def _event(
+    fields: dict[str, Any], customer: dict[str, Any], payload: dict[str, Any]
+) -> EventIn | ServiceError:
+    """An event read from a file, or why it cannot be: its time must be ISO 8601 with an offset."""
+    raw = fields.get("occurred_at")
+    occurred_at = None
+    if raw not in (None, ""):
+        try:
+            occurred_at = datetime.fromisoformat(str(raw))
+        except ValueError:
+            return ValidationFailed.single(
+                "occurred_at", "datetime_parsing", _("Not a date and time (ISO 8601).")
+            )
+        if occurred_at.tzinfo is None:
+            return ValidationFailed.single("occurred_at", "timezone_aware", _("Include the offset from UTC."))
+    return EventIn(
+        source=str(fields.get("source") or ""),
+        id=str(fields.get("id") or ""),
+        type=str(fields.get("type") or ""),
+        customer=customer,
+        payload=payload,
+        occurred_at=occurred_at,
+    )
 
 
 def _event_from_json(line: str) -> EventIn | ServiceError:
@@ -419,45 +435,19 @@ def _event_from_json(line: str) -> EventIn | ServiceError:
     for name, value in (("customer", customer), ("payload", payload)):
         if not isinstance(value, dict):
             return ValidationFailed.single(name, "not_an_object", _("Must be an object."))
-    try:
-        return EventIn(
-            source=str(data.get("source", "")),
-            id=str(data.get("id", "")),
-            type=str(data.get("type", "")),
-            customer=customer,
-            payload=payload,
-            occurred_at=_when(data.get("occurred_at")),
-        )
-    except ValueError:
-        return ValidationFailed.single(
-            "occurred_at", "datetime_parsing", _("Not a date and time (ISO 8601).")
-        )
-    except ServiceError as exc:
-        return exc
+    return _event(data, customer, payload)
 
 
 def _event_from_row(row: dict[str, str]) -> EventIn | ServiceError:
-    customer = {k.removeprefix("customer."): v for k, v in row.items() if k.startswith("customer.") and v}
+    customer: dict[str, Any] = {
+        k.removeprefix("customer."): v for k, v in row.items() if k.startswith("customer.") and v
+    }
     if "customer_id" in customer:
         if not customer["customer_id"].isdigit():
             return ValidationFailed.single("customer.customer_id", "not_an_id", _("Must be a whole number."))
-        customer["customer_id"] = int(customer["customer_id"])  # type: ignore[assignment]
+        customer["customer_id"] = int(customer["customer_id"])
     payload = {k.removeprefix("payload."): v for k, v in row.items() if k.startswith("payload.") and v != ""}
-    try:
-        return EventIn(
-            source=row.get("source", "") or "",
-            id=row.get("id", "") or "",
-            type=row.get("type", "") or "",
-            customer=customer,
-            payload=payload,
-            occurred_at=_when(row.get("occurred_at")),
-        )
-    except ValueError:
-        return ValidationFailed.single(
-            "occurred_at", "datetime_parsing", _("Not a date and time (ISO 8601).")
-        )
-    except ServiceError as exc:
-        return exc
+    return _event(row, customer, payload)
 
 
 def _why(code: str, fields: list[FieldError], message: str) -> tuple[str, str]:
