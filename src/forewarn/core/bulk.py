@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from itertools import chain
 from typing import Any
 
@@ -123,10 +123,13 @@ class Rows:
 
     @contextmanager
     def _cursor(self) -> Iterator[Any]:
-        """Django's cursor; on PostgreSQL the driver's own cursor with server-side binding, which sends the
-        column arrays in binary (Django's cursor quotes each value into the statement text, in Python)."""
+        """The driver's own cursor. On PostgreSQL it binds on the server and sends the column arrays in
+        binary (Django's cursor quotes each value into the statement text, in Python); on SQLite it takes
+        the statement with ``?`` as written (Django's cursor would rewrite it, and its query log, when on,
+        cannot format ``?``)."""
+        self.db.ensure_connection()
         if self.unnest is None:
-            with self.db.cursor() as cursor:
+            with self.db.wrap_database_errors, closing(self.db.connection.cursor()) as cursor:
                 yield cursor
             return
         import psycopg  # noqa: PLC0415 - PostgreSQL only

@@ -38,6 +38,10 @@ class Segment(models.Model):
         return self.name
 
 
+def full_name_of(given: str, middle: str, family: str) -> str:
+    return " ".join(p for p in (given, middle, family) if p)
+
+
 class Customer(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -86,7 +90,7 @@ class Customer(models.Model):
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.given_name, self.middle_name, self.family_name) if p)
+        return full_name_of(self.given_name, self.middle_name, self.family_name)
 
 
 class Identity(models.Model):

@@ -296,9 +296,19 @@ def act_on_events(events: list[Event], *, now: datetime) -> dict[int, int]:
     Returns how many messages each event led to."""
     if not events:
         return {}
+    # Two batches about one customer, planned at once, would each miss what the other says (its history,
+    # its de-duplication keys): the second waits for the first. Ids in order, so two batches never deadlock.
+    list(
+        Customer.objects.select_for_update()
+        .filter(pk__in={e.customer_id for e in events})
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     drafts, waiting = trigger_service.drafts_for_events(events, now=now)
     if waiting:
         Message.objects.bulk_create(waiting)
+        # An answer that came before its question (a payment stored before its bill) still counts.
+        cancel_answered_waits(waiting)
     # After the waits are written, so a payment in the same batch as its bill cancels the reminder.
     cancel_waiting_messages(events, now=now)
     counts: dict[int, int] = defaultdict(int)
@@ -311,30 +321,76 @@ def act_on_events(events: list[Event], *, now: datetime) -> dict[int, int]:
     return counts
 
 
+def _answers(message: Message, event: Event) -> bool:
+    """Whether ``event`` is what the waiting ``message`` waited for (a payment of the bill it reminds of)."""
+    trigger, question = message.trigger, message.event
+    assert trigger is not None
+    if event.type != trigger.cancel_on_event or event.customer_id != message.customer_id:
+        return False
+    if question is not None and event.occurred_at < question.occurred_at:
+        return False  # an answer cannot come before the question
+    before = question.payload if question else {}
+    return all(event.payload.get(k) == before.get(k) for k in trigger.cancel_match)
+
+
+def _cancel(waits: list[tuple[Message, Event]]) -> int:
+    for message, event in waits:
+        message.status, message.reason = MessageStatus.CANCELLED, "cancelled_by_event"
+        message.trail = [*message.trail, ["wait", "cancel", "cancelled_by_event", event.type]]
+    if waits:
+        Message.objects.bulk_update([m for m, _e in waits], ["status", "reason", "trail"])
+    return len(waits)
+
+
 def cancel_waiting_messages(events: list[Event], *, now: datetime) -> int:
-    types = {e.type for e in events}
-    waiting = Message.objects.filter(
-        status=MessageStatus.WAITING,
-        customer_id__in={e.customer_id for e in events},
-        trigger__cancel_on_event__in=types,
-    ).select_related("trigger", "event")
-    cancelled = []
+    """Waiting messages these events answer are cancelled."""
+    by_key: dict[tuple[int, str], list[Event]] = defaultdict(list)
+    for event in events:
+        by_key[(event.customer_id, event.type)].append(event)
+    condition = Q()
+    for kind in {e.type for e in events}:
+        condition |= Q(trigger__cancel_on_event=kind, customer_id__in={c for c, t in by_key if t == kind})
+    waiting = Message.objects.filter(condition, status=MessageStatus.WAITING).select_related(
+        "trigger", "event"
+    )
+    answered = []
     for message in waiting:
         assert message.trigger is not None
-        for event in events:
-            if event.customer_id != message.customer_id or event.type != message.trigger.cancel_on_event:
-                continue
-            if message.event is not None and event.occurred_at < message.event.occurred_at:
-                continue  # an answer cannot come before the question
-            before = message.event.payload if message.event else {}
-            if all(event.payload.get(k) == before.get(k) for k in message.trigger.cancel_match):
-                message.status, message.reason = MessageStatus.CANCELLED, "cancelled_by_event"
-                message.trail = [*message.trail, ["wait", "cancel", "cancelled_by_event", event.type]]
-                cancelled.append(message)
-                break
-    if cancelled:
-        Message.objects.bulk_update(cancelled, ["status", "reason", "trail"])
-    return len(cancelled)
+        found = next(
+            (
+                e
+                for e in by_key[(message.customer_id, message.trigger.cancel_on_event)]
+                if _answers(message, e)
+            ),
+            None,
+        )
+        if found is not None:
+            answered.append((message, found))
+    return _cancel(answered)
+
+
+def cancel_answered_waits(waiting: list[Message]) -> int:
+    """New waits whose answer is already stored (events can arrive out of order) end at once."""
+    wanted = {
+        (m.customer_id, m.trigger.cancel_on_event) for m in waiting if m.trigger and m.trigger.cancel_on_event
+    }
+    if not wanted:
+        return 0
+    condition = Q()
+    for kind in {k for _c, k in wanted}:
+        condition |= Q(type=kind, customer_id__in={c for c, k in wanted if k == kind})
+    stored: dict[tuple[int, str], list[Event]] = defaultdict(list)
+    for event in Event.objects.filter(condition):
+        stored[(event.customer_id, event.type)].append(event)
+    answered = []
+    for message in waiting:
+        if message.trigger is None or not message.trigger.cancel_on_event:
+            continue
+        candidates = stored[(message.customer_id, message.trigger.cancel_on_event)]
+        found = next((e for e in candidates if _answers(message, e)), None)
+        if found is not None:
+            answered.append((message, found))
+    return _cancel(answered)
 
 
 def configure_source(

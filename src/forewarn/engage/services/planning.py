@@ -22,7 +22,7 @@ from django.db.models import Q
 
 from forewarn.core.bulk import Rows
 from forewarn.core.vocab import Topic
-from forewarn.customers.models import Consent, Customer, Identity
+from forewarn.customers.models import Consent, Customer, Identity, full_name_of
 from forewarn.engage import policy
 from forewarn.engage.models import (
     LIVE_STATUSES,
@@ -228,15 +228,25 @@ def _load_suppressions(views: dict[int, policy.CustomerView]) -> None:
         views[cid].suppressed_channels = frozenset(channels)
 
 
-def customer_context(customer: Customer) -> dict[str, Any]:
+# The profile fields message templates and trigger conditions may read, in the order of ``context_of``.
+CONTEXT_FIELDS = ("given_name", "middle_name", "family_name", "language", "city", "time_zone", "attributes")
+
+
+def context_of(values: Sequence[Any]) -> dict[str, Any]:
+    """A customer as templates see them (``customer.first_name``...), from ``CONTEXT_FIELDS``' values."""
+    given, middle, family, language, city, zone, attributes = values
     return {
-        "first_name": customer.given_name,
-        "full_name": customer.full_name,
-        "language": customer.language,
-        "city": customer.city,
-        "time_zone": customer.time_zone,
-        "attributes": customer.attributes,
+        "first_name": given,
+        "full_name": full_name_of(given, middle, family),
+        "language": language,
+        "city": city,
+        "time_zone": zone,
+        "attributes": attributes or {},
     }
+
+
+def customer_context(customer: Customer) -> dict[str, Any]:
+    return context_of([getattr(customer, name) for name in CONTEXT_FIELDS])
 
 
 def write(message: Message, words: Words, context: dict[str, Any]) -> bool:
@@ -444,7 +454,8 @@ def _move_bumped(victims: list[tuple[int, str]], *, now: datetime, rules: policy
     """Messages a more important one took the place of: dropped, or planned again for a later slot
     (without the right to move anyone else, so one arrival cannot set off a chain)."""
     rows = (
-        Message.objects.select_for_update()
+        # "of self": PostgreSQL will not lock the nullable side of the joins select_related makes.
+        Message.objects.select_for_update(of=("self",))
         .filter(pk__in=[pk for pk, _kind in victims], status=MessageStatus.QUEUED)
         .select_related("trigger", "incident")
     )

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from typer.testing import CliRunner
 
 from forewarn.accounts.actors import Actor
@@ -313,3 +315,81 @@ def test_an_admin_registers_a_source_and_its_webhook_secret_is_shown_once(
     assert answer.json()["accepted"] == 1
     assert Customer.objects.filter(identities__value="+380991112233").exists()
     assert api_as(taras).put("/api/v1/event-sources/crm", {"new_secret": True}).status_code == 403
+
+
+def test_a_payment_stored_before_its_bill_still_cancels_the_reminder(
+    api_as: Callable[..., Any],
+    shop: User,
+    maria: Customer,
+    make_trigger: Callable[..., Trigger],
+    afternoon: Any,
+) -> None:
+    make_trigger(
+        event_type="bill_issued",
+        wait_seconds=3 * 86400,
+        cancel_on_event="payment_received",
+        cancel_match=["bill_id"],
+    )
+    client = api_as(shop)
+
+    def event(kind: str, key: str, minutes_ago: int) -> dict[str, Any]:
+        moment = (clock.now() - timedelta(minutes=minutes_ago)).isoformat()
+        return {
+            "source": "billing",
+            "id": key,
+            "type": kind,
+            "occurred_at": moment,
+            "customer": {"customer_id": maria.pk},
+            "payload": {"bill_id": "B-9"},
+        }
+
+    # The payment (a minute after the bill) reaches Forewarn first.
+    client.post("/api/v1/events", event("payment_received", "P-9", 1))
+    client.post("/api/v1/events", event("bill_issued", "B-9", 2))
+    reminder = Message.objects.get(kind="bill_issued")
+    assert (reminder.status, reminder.reason) == ("cancelled", "cancelled_by_event")
+
+
+def test_a_batch_costs_a_few_queries_whatever_its_size(
+    api_as: Callable[..., Any], shop: User, make_trigger: Callable[..., Trigger], afternoon: Any
+) -> None:
+    """History conditions, customers, waits and decisions are read per batch, not per event."""
+    make_trigger(
+        event_type="product_viewed",
+        conditions=[{"history": {"type": "product_viewed", "same": ["sku"], "within_days": 7, "min": 2}}],
+        dedup_key="viewed:{{ payload.sku }}",
+    )
+    make_trigger(event_type="bill_issued", wait_seconds=3600, cancel_on_event="payment_received")
+    people = [
+        create_customer(
+            actor=Actor.system("tests"),
+            data=ProfileIn(
+                given_name=f"C{i}", identities=[IdentityIn(kind="phone", value=f"+38067100{i:04d}")]
+            ),
+        )
+        for i in range(40)
+    ]
+
+    def batch(size: int, tag: str) -> list[dict[str, Any]]:
+        kinds = ["product_viewed", "bill_issued", "payment_received"]
+        return [
+            {
+                "source": "web",
+                "id": f"{tag}-{n}",
+                "type": kinds[n % 3],
+                "customer": {"customer_id": people[n % len(people)].pk},
+                "payload": {"sku": "TV", "bill_id": f"B{n}"},
+            }
+            for n in range(size)
+        ]
+
+    client = api_as(shop)
+    counts = []
+    for size, tag in ((30, "small"), (300, "large")):
+        with CaptureQueriesContext(connection) as queries:
+            answer = client.post("/api/v1/events", {"events": batch(size, tag)})
+        assert answer.json()["accepted"] == size
+        counts.append(len(queries))
+    # Ten times the events: the statements grow only with the multi-row inserts' chunks, never per event.
+    assert counts[1] <= 2 * counts[0] + 10, counts
+    assert counts[1] < 300 // 5, counts
