@@ -201,7 +201,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "imports", "broadcasts"],
+        "QUEUES": ["default", "imports", "broadcasts", "events"],
     }
 }
 

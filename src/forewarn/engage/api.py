@@ -47,7 +47,6 @@ class EventResult(Schema):
     index: int
     status: Literal["accepted", "duplicate", "rejected"]
     event_id: int | None
-    messages: int
     error: dict[str, Any] | None
 
 
@@ -127,7 +126,6 @@ def _ingest(actor: Actor, body: bytes, source: str | None = None) -> tuple[int, 
             "index": i,
             "status": outcome.status,
             "event_id": outcome.event_id,
-            "messages": outcome.messages,
             "error": outcome.error,
         }
     for i, exc in problems:
@@ -135,7 +133,6 @@ def _ingest(actor: Actor, body: bytes, source: str | None = None) -> tuple[int, 
             "index": i,
             "status": "rejected",
             "event_id": None,
-            "messages": 0,
             "error": exc.as_dict()["error"],
         }
     answer = {

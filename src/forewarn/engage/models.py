@@ -52,6 +52,8 @@ class Event(models.Model):
     received_at = models.DateTimeField()
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
     payload = models.JSONField(default=dict)
+    # When the triggers had their say; until then a worker has it to do.
+    processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -60,6 +62,11 @@ class Event(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer", "type", "occurred_at"], name="event_customer_type_idx"),
+            models.Index(
+                fields=["received_at"],
+                name="event_unprocessed_idx",
+                condition=models.Q(processed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

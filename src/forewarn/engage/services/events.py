@@ -62,7 +62,6 @@ class EventOutcome:
     index: int
     status: str  # "accepted" | "duplicate" | "rejected"
     event_id: int | None = None
-    messages: int = 0
     error: dict[str, Any] | None = None
 
 
@@ -286,9 +285,38 @@ def _store_and_act(
                     outcomes[i].status = "duplicate"
         for i, event in stored:
             outcomes[i].event_id = event.pk
-        counts = act_on_events([e for _i, e in stored], now=now)
-        for i, event in stored:
-            outcomes[i].messages = counts.get(event.pk, 0)
+        if stored:
+            # The job commits with the events: none is lost, and the answer does not wait for the triggers.
+            from forewarn.engage.tasks import process_events  # noqa: PLC0415 - tasks import services
+
+            process_events.enqueue([e.pk for _i, e in stored])
+
+
+@transaction.atomic
+def process_stored_events(event_ids: list[int]) -> int:
+    """Let the triggers act on stored events not yet acted on (a job runs this; run twice, it does nothing
+    the second time)."""
+    events = list(
+        Event.objects.select_for_update()
+        .filter(pk__in=event_ids, processed_at__isnull=True)
+        .order_by("occurred_at", "pk")
+    )
+    if not events:
+        return 0
+    now = clock.now()
+    act_on_events(events, now=now)
+    Event.objects.filter(pk__in=[e.pk for e in events]).update(processed_at=now)
+    return len(events)
+
+
+def process_forgotten_events(*, older_than: timedelta = timedelta(minutes=2), limit: int = 1000) -> int:
+    """Events whose job failed (or was deleted) are acted on all the same, a while later."""
+    ids = list(
+        Event.objects.filter(processed_at__isnull=True, received_at__lt=clock.now() - older_than)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return process_stored_events(ids) if ids else 0
 
 
 def act_on_events(events: list[Event], *, now: datetime) -> dict[int, int]:

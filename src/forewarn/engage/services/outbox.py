@@ -33,6 +33,7 @@ from forewarn.core.vocab import Topic
 from forewarn.customers.models import Consent
 from forewarn.engage import policy
 from forewarn.engage.models import Message, MessageStatus, Suppression
+from forewarn.engage.services.events import process_forgotten_events
 from forewarn.engage.services.messages import unsubscribe_token
 from forewarn.engage.services.planning import addresses_of, compose, plan, words_for
 from forewarn.engage.services.triggers import drafts_for_waiting
@@ -257,7 +258,7 @@ def _fall_back(message: Message, *, now: datetime, code: str, error: str) -> str
 def dispatch_once(*, limit: int = 100) -> int:
     """Release waiting messages that are due, then send one batch; returns how many were handled."""
     now = clock.now()
-    released = release_waiting(now=now)
+    released = release_waiting(now=now) + process_forgotten_events()
     claimed = claim_due_messages(now=now, limit=limit)
     for message in claimed:
         try:
