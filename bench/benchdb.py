@@ -94,9 +94,8 @@ def prepare_postgres(url: str) -> None:
 
 def drop_postgres(url: str) -> None:
     import psycopg  # noqa: PLC0415
-    from psycopg import sql  # noqa: PLC0415
-
     from django.db import connections  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
 
     connections.close_all()
     name = urlsplit(url).path.lstrip("/")
@@ -115,6 +114,26 @@ def setup_django(url: str, work: Path) -> None:
     from django.core.management import call_command  # noqa: PLC0415
 
     call_command("migrate", verbosity=0)
+
+
+def describe_source(*modules: str) -> str:
+    """The commit checked out and a digest of the modules measured, as they are on disk now: the code
+    under test changes while benchmarks run."""
+    import hashlib  # noqa: PLC0415
+    from importlib.util import find_spec  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parent.parent
+    head = (root / ".git" / "HEAD").read_text().strip() if (root / ".git" / "HEAD").exists() else "?"
+    if head.startswith("ref: "):
+        ref = root / ".git" / head[5:]
+        head = ref.read_text().strip() if ref.exists() else head[5:]
+    digests = []
+    for name in modules:
+        spec = find_spec(name)
+        if spec is not None and spec.origin:
+            digest = hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:8]
+            digests.append(f"{name.rsplit('.', 1)[-1]}.py={digest}")
+    return f"HEAD {head[:10]}; " + ", ".join(digests)
 
 
 def describe_database() -> str:
@@ -179,21 +198,163 @@ def _customer_rows(
         )
 
 
-def populate(  # noqa: PLR0912, PLR0915 - one generator, one place to read the mix
+@dataclass
+class _Batch:
+    """The rows of one batch of customers, in the order they are written."""
+
+    now: datetime
+    counts: Counter[str]
+    identities: list[Any] = field(default_factory=list)
+    consents: list[Any] = field(default_factory=list)
+    suppressions: list[Any] = field(default_factory=list)
+    messages: list[Any] = field(default_factory=list)
+
+    def identity(self, cid: int, kind: str, value: str, *, primary: bool = True, age: int = 400) -> None:
+        from forewarn.customers.models import Identity  # noqa: PLC0415
+
+        self.identities.append(
+            Identity(customer_id=cid, kind=kind, value=value, is_primary=primary, source="import",
+                     created_at=self.now - timedelta(days=age))
+        )  # fmt: skip
+
+    def consent(self, cid: int, topic: str, channel: str, status: str) -> None:
+        from forewarn.customers.models import Consent  # noqa: PLC0415
+
+        self.consents.append(
+            Consent(customer_id=cid, topic=topic, channel=channel, status=status, source="import",
+                    updated_at=self.now - timedelta(days=100))
+        )  # fmt: skip
+        self.counts[f"consent {topic} {status}"] += 1
+
+    def suppression(self, label: str, **fields: Any) -> None:
+        from forewarn.engage.models import Suppression  # noqa: PLC0415
+
+        self.suppressions.append(Suppression(created_at=self.now, **fields))
+        self.counts[f"suppression {label}"] += 1
+
+    def message(
+        self, cid: int, channels: dict[str, str], topic: str, status: str, at: datetime, **extra: Any
+    ) -> None:
+        from forewarn.engage.models import Message  # noqa: PLC0415
+
+        channel = extra.pop("channel", None) or next(iter(channels), "sms")
+        self.messages.append(
+            Message(customer_id=cid, kind=extra.pop("kind", "history"), topic=topic, status=status,
+                    channel=channel, address=channels.get(channel, ""), body="…", planned_at=at,
+                    send_after=at, sent_at=at if status == "sent" else None,
+                    reason="sent" if status == "sent" else "ok", **extra)
+        )  # fmt: skip
+        self.counts[f"message {topic} {status}"] += 1
+
+
+def _contacts(rng: random.Random, batch: _Batch, cid: int, i: int) -> dict[str, str]:
+    """Identities for customer number ``i``; returns its address per channel."""
+    channels: dict[str, str] = {}
+    if rng.random() < 0.92:
+        channels["sms"] = f"+38067{i:07d}"
+        batch.identity(cid, "phone", channels["sms"])
+        if rng.random() < 0.05:  # a second, older phone that is not the primary one
+            batch.identity(cid, "phone", f"+38050{i:07d}", primary=False, age=401)
+    if rng.random() < 0.6:
+        channels["email"] = f"client{i}@ukr.net"
+        batch.identity(cid, "email", channels["email"])
+    if rng.random() < 0.3:
+        channels["telegram"] = f"@client_{i}"
+        batch.identity(cid, "telegram", channels["telegram"])
+    if rng.random() < 0.1:
+        channels["viber"] = f"v{i:09d}AAAA=="
+        batch.identity(cid, "viber", channels["viber"])
+    return channels
+
+
+def _answers(rng: random.Random, batch: _Batch, cid: int, channels: dict[str, str], preferred: str) -> None:
+    """Consents, unsubscribes and suppression-list entries."""
+    r = rng.random()
+    if r < 0.35:  # said yes to promotions on the preferred channel, some on email as well
+        yes = {preferred or "sms"}
+        if "email" in channels and rng.random() < 0.5:
+            yes.add("email")
+        for channel in sorted(yes):
+            batch.consent(cid, "marketing", channel, "granted")
+    elif r < 0.45:
+        for channel in ("sms", "email", "telegram", "viber"):
+            batch.consent(cid, "marketing", channel, "denied")
+    # else: never asked, which for promotions means no
+    if rng.random() < 0.03:
+        batch.consent(cid, "transactional", "sms", "denied")
+    if rng.random() < 0.05 and preferred:
+        batch.consent(cid, "service", preferred, "denied")
+    r = rng.random()
+    if r < 0.01:
+        scope = rng.choice(("marketing", "non_transactional", "everything"))
+        batch.suppression(scope, customer_id=cid, scope=scope, reason="unsubscribed")
+    elif r < 0.015 and "sms" in channels:
+        batch.suppression(
+            "list sms", channel="sms", address=channels["sms"], scope="everything", reason="carrier_blocklist"
+        )
+    elif r < 0.017 and "email" in channels:
+        batch.suppression("list any", address=channels["email"], scope="everything", reason="bounced")
+
+
+def _history(
+    rng: random.Random,
+    batch: _Batch,
+    cid: int,
+    channels: dict[str, str],
+    preferred: str,
+    *,
+    old: bool,
+    bumps: bool,
+) -> None:
+    """Messages said or waiting, recent enough for caps, digests, bumps and de-duplication to matter."""
+    now = batch.now
+    if old and rng.random() < 0.5:
+        batch.message(cid, channels, "transactional", "sent", now - timedelta(days=rng.randint(40, 120)))
+    r = rng.random()
+    if r < 0.20:  # a promotion yesterday evening or this morning: the daily cap bites
+        batch.message(cid, channels, "marketing", "sent", now - timedelta(hours=rng.uniform(1, 23)))
+    elif r < 0.23:  # three service notes this week: the weekly cap bites
+        for _ in range(3):
+            batch.message(cid, channels, "service", "sent", now - timedelta(days=rng.uniform(0.5, 6.5)))
+    elif r < 0.25:  # a less important promotion waiting: it gives up its place
+        if not bumps:
+            return
+        batch.message(
+            cid, channels, "marketing", "queued", now + timedelta(hours=1), priority=20, kind="weekly-digest"
+        )
+    elif r < 0.26:  # a more important one waiting: ours waits for the next slot
+        batch.message(
+            cid, channels, "marketing", "queued", now + timedelta(hours=2), priority=80, kind="flash-sale"
+        )
+    elif r < 0.28:  # a note about to go that a promotion can join
+        batch.message(
+            cid, channels, "service", "queued", now + timedelta(minutes=5), allow_digest=True,
+            channel=preferred or None, kind="bonus-points",
+        )  # fmt: skip
+    elif r < 0.29:  # this very promotion was sent already
+        batch.message(
+            cid, channels, "marketing", "sent", now - timedelta(days=3), dedup_key=PROMO_KEY, kind="spring"
+        )
+
+
+def populate(
     customers: int,
     *,
     now: datetime,
     seed: int = 20260310,
     history: bool = True,
+    messages: bool = True,
+    bumps: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> Population:
-    """``customers`` people with everything the contact policy looks at, written with ``bulk_create``."""
+    """``customers`` people with everything the contact policy looks at, written with ``bulk_create``;
+    ``messages=False`` leaves out their messages, ``history=False`` only the old ones, ``bumps=False``
+    the queued promotions of low priority that a new promotion takes the place of."""
     from forewarn.customers.models import Consent, Customer, Identity  # noqa: PLC0415
     from forewarn.engage.models import Message, Suppression  # noqa: PLC0415
 
     rng = random.Random(seed)
     found = Population(customers=customers)
-    counts = found.counts
     for start in range(0, customers, BATCH):
         rows = list(_customer_rows(rng, start, min(BATCH, customers - start), now))
         made = Customer.objects.bulk_create(
@@ -208,121 +369,19 @@ def populate(  # noqa: PLR0912, PLR0915 - one generator, one place to read the m
             ],
             batch_size=BATCH,
         )
-        identities: list[Identity] = []
-        consents: list[Consent] = []
-        suppressions: list[Suppression] = []
-        messages: list[Message] = []
+        batch = _Batch(now, found.counts)
         for (i, fields), customer in zip(rows, made, strict=True):
-            cid = customer.pk
-            made_at = now - timedelta(days=400)
-            channels: dict[str, str] = {}
-            if rng.random() < 0.92:
-                channels["sms"] = f"+38067{i:07d}"
-                identities.append(
-                    Identity(customer_id=cid, kind="phone", value=channels["sms"], is_primary=True,
-                             source="import", created_at=made_at)
-                )  # fmt: skip
-                if rng.random() < 0.05:  # a second, older phone that is not the primary one
-                    identities.append(
-                        Identity(customer_id=cid, kind="phone", value=f"+38050{i:07d}", source="import",
-                                 created_at=made_at - timedelta(days=1))
-                    )  # fmt: skip
-            if rng.random() < 0.6:
-                channels["email"] = f"client{i}@ukr.net"
-                identities.append(
-                    Identity(customer_id=cid, kind="email", value=channels["email"], is_primary=True,
-                             source="import", created_at=made_at)
-                )  # fmt: skip
-            if rng.random() < 0.3:
-                channels["telegram"] = f"@client_{i}"
-                identities.append(
-                    Identity(customer_id=cid, kind="telegram", value=channels["telegram"], is_primary=True,
-                             source="import", created_at=made_at)
-                )  # fmt: skip
-            if rng.random() < 0.1:
-                channels["viber"] = f"v{i:09d}AAAA=="
-                identities.append(
-                    Identity(customer_id=cid, kind="viber", value=channels["viber"], is_primary=True,
-                             source="import", created_at=made_at)
-                )  # fmt: skip
+            cid, preferred = customer.pk, fields["preferred_channel"]
+            channels = _contacts(rng, batch, cid, i)
             found.phones[cid] = channels.get("sms", "")
-            preferred = fields["preferred_channel"]
-
-            def consent(topic: str, channel: str, status: str, cid: int = cid) -> None:
-                consents.append(
-                    Consent(customer_id=cid, topic=topic, channel=channel, status=status, source="import",
-                            updated_at=now - timedelta(days=100))
-                )  # fmt: skip
-                counts[f"consent {topic} {status}"] += 1
-
-            r = rng.random()
-            if r < 0.35:  # said yes to promotions on the preferred channel, some on email as well
-                yes = {preferred or "sms"}
-                if "email" in channels and rng.random() < 0.5:
-                    yes.add("email")
-                for channel in sorted(yes):
-                    consent("marketing", channel, "granted")
-            elif r < 0.45:
-                for channel in ("sms", "email", "telegram", "viber"):
-                    consent("marketing", channel, "denied")
-            # else: never asked, which for promotions means no
-            if rng.random() < 0.03:
-                consent("transactional", "sms", "denied")
-            if rng.random() < 0.05 and preferred:
-                consent("service", preferred, "denied")
-
-            r = rng.random()
-            if r < 0.01:
-                scope = rng.choice(("marketing", "non_transactional", "everything"))
-                suppressions.append(
-                    Suppression(customer_id=cid, scope=scope, reason="unsubscribed", created_at=now)
-                )
-                counts[f"suppression {scope}"] += 1
-            elif r < 0.015 and "sms" in channels:
-                suppressions.append(
-                    Suppression(channel="sms", address=channels["sms"], scope="everything",
-                                reason="carrier_blocklist", created_at=now)
-                )  # fmt: skip
-                counts["suppression list sms"] += 1
-            elif r < 0.017 and "email" in channels:
-                suppressions.append(
-                    Suppression(address=channels["email"], scope="everything", reason="bounced",
-                                created_at=now)
-                )  # fmt: skip
-                counts["suppression list any"] += 1
-
-            def message(topic: str, status: str, at: datetime, cid: int = cid, **extra: Any) -> None:
-                channel = extra.pop("channel", None) or next(iter(channels), "sms")
-                messages.append(
-                    Message(customer_id=cid, kind=extra.pop("kind", "history"), topic=topic, status=status,
-                            channel=channel, address=channels.get(channel, ""), body="…", planned_at=at,
-                            send_after=at, sent_at=at if status == "sent" else None,
-                            reason="sent" if status == "sent" else "ok", **extra)
-                )  # fmt: skip
-                counts[f"message {topic} {status}"] += 1
-
-            if history and rng.random() < 0.5:
-                message("transactional", "sent", now - timedelta(days=rng.randint(40, 120)))
-            r = rng.random()
-            if r < 0.20:  # a promotion yesterday evening or this morning: the daily cap bites
-                message("marketing", "sent", now - timedelta(hours=rng.uniform(1, 23)))
-            elif r < 0.23:  # three service notes this week: the weekly cap bites
-                for _ in range(3):
-                    message("service", "sent", now - timedelta(days=rng.uniform(0.5, 6.5)))
-            elif r < 0.25:  # a less important promotion waiting: it gives up its place
-                message("marketing", "queued", now + timedelta(hours=1), priority=20, kind="weekly-digest")
-            elif r < 0.26:  # a more important one waiting: ours waits for the next slot
-                message("marketing", "queued", now + timedelta(hours=2), priority=80, kind="flash-sale")
-            elif r < 0.28:  # a note about to go that a promotion can join
-                message("service", "queued", now + timedelta(minutes=5), allow_digest=True,
-                        channel=preferred or None, kind="bonus-points")  # fmt: skip
-            elif r < 0.29:  # this very promotion was sent already
-                message("marketing", "sent", now - timedelta(days=3), dedup_key=PROMO_KEY, kind="spring")
-        Identity.objects.bulk_create(identities, batch_size=BATCH)
-        Consent.objects.bulk_create(consents, batch_size=BATCH)
-        Suppression.objects.bulk_create(suppressions, batch_size=BATCH)
-        Message.objects.bulk_create(messages, batch_size=BATCH)
-        counts["identities"] += len(identities)
+            _answers(rng, batch, cid, channels, preferred)
+            if messages:
+                _history(rng, batch, cid, channels, preferred, old=history, bumps=bumps)
+        Identity.objects.bulk_create(batch.identities, batch_size=BATCH)
+        Consent.objects.bulk_create(batch.consents, batch_size=BATCH)
+        Suppression.objects.bulk_create(batch.suppressions, batch_size=BATCH)
+        Message.objects.bulk_create(batch.messages, batch_size=BATCH)
+        found.counts["identities"] += len(batch.identities)
         if progress:
             progress(start + len(rows))
     return found

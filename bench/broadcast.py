@@ -13,8 +13,9 @@ Kyiv evening (20:30 in Kyiv, 14:30 in New York, 23:30 in Almaty):
 
 Then, in the same run, it inserts the Message rows the two plans wrote (all their columns, values
 prepared by the fields) into an empty copy of the table (same indexes and constraints) with plain
-INSERTs, one transaction per 2,000 rows, both with ``executemany`` and with multi-row VALUES, and takes
-the faster as the baseline.
+INSERTs through the driver, one transaction per 2,000 rows: ``executemany``, multi-row VALUES, and on
+PostgreSQL one INSERT ... SELECT FROM UNNEST of an array per column (the shape the planner's own writer
+uses); the fastest is the baseline.
 
 The last line reads ``broadcast: customers=N decisions_per_s=X raw_insert_ratio=Y``: X counts the
 decisions of both plans over their time, Y is the planning time over the raw insert time.
@@ -22,6 +23,9 @@ decisions of both plans over their time, Y is the planning time over the raw ins
     python bench/broadcast.py                                   # 20,000 customers on a SQLite file
     python bench/broadcast.py --customers 1000000
     FOREWARN_DATABASE_URL=postgres://postgres@127.0.0.1:5432/forewarn python bench/broadcast.py
+
+On PostgreSQL the run uses a database of its own on that server (``--pg-name``), dropped at the end.
+``--profile FILE`` profiles both plans (cProfile, or ``--profiler pyinstrument``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from benchdb import (
     PROMO_KEY,
     Ticker,
     describe_database,
+    describe_source,
     drop_postgres,
     is_postgres,
     populate,
@@ -51,6 +56,12 @@ from benchdb import (
 )
 
 CHUNK = 2000
+SOURCES = (
+    "forewarn.engage.services.planning",
+    "forewarn.engage.services.incidents",
+    "forewarn.engage.policy",
+    "forewarn.core.bulk",
+)
 # 20:30 in Kyiv (EET), 14:30 in New York (EDT), 23:30 in Almaty.
 NOW = datetime(2026, 3, 10, 18, 30, tzinfo=UTC)
 RAW_TABLE = "engage_message_raw"
@@ -70,8 +81,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pg-name", default="forewarn_bench_broadcast", help="the scratch database's name")
     parser.add_argument("--seed", type=int, default=20260310)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
-    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of both plans to FILE")
+    parser.add_argument("--profile", metavar="FILE", help="write a profile of both plans to FILE")
+    parser.add_argument(
+        "--profiler",
+        choices=("cprofile", "pyinstrument"),
+        default="cprofile",
+        help="cProfile (pstats file, top functions printed) or pyinstrument (text tree, if installed)",
+    )
     parser.add_argument("--skip-marketing", action="store_true", help="plan the incident notice only")
+    parser.add_argument(
+        "--raw-methods",
+        default="executemany,multirow,unnest",
+        help="baseline insert methods to try, comma-separated (unnest: PostgreSQL only)",
+    )
+    parser.add_argument(
+        "--no-bumps",
+        action="store_true",
+        help="no queued low-priority promotions for the new one to take the place of (_move_bumped)",
+    )
     return parser.parse_args(argv)
 
 
@@ -139,7 +166,7 @@ def plan_promotion(customers: int) -> tuple[int, float]:
     from forewarn.core import clock  # noqa: PLC0415
     from forewarn.customers.models import Customer  # noqa: PLC0415
     from forewarn.engage import policy  # noqa: PLC0415
-    from forewarn.engage.services.planning import Draft, current_rules, customer_context, plan  # noqa: PLC0415
+    from forewarn.engage.services.planning import Draft, current_rules, plan  # noqa: PLC0415
 
     full, limited = promotion_words()
     intent = policy.Intent(
@@ -150,7 +177,8 @@ def plan_promotion(customers: int) -> tuple[int, float]:
         ttl=timedelta(hours=20),
         when_late="expire",
     )
-    offer = {"percent": 15, "until": "31.03"}
+    # What the words need besides the customer, whom the sender reads when it writes them.
+    context = {"offer": {"percent": 15, "until": "31.03"}}
     ids = list(Customer.objects.filter(status="active").order_by("pk").values_list("pk", flat=True))
     ticker = Ticker("promotion", len(ids))
     decided = 0
@@ -159,22 +187,26 @@ def plan_promotion(customers: int) -> tuple[int, float]:
         rules = current_rules()
         for at in range(0, len(ids), CHUNK):
             chunk = ids[at : at + CHUNK]
-            people = Customer.objects.in_bulk(chunk)
             drafts = [
                 Draft(
                     customer_id=pk,
                     intent=intent,
                     kind="spring-promo",
                     words=limited if pk % 10 == 0 else full,
-                    context={"customer": customer_context(people[pk]), "offer": offer},
+                    context=context,
                 )
                 for pk in chunk
             ]
-            decided += len(plan(drafts, now=NOW, rules=rules).messages)
+            decided += written(plan(drafts, now=NOW, rules=rules))
             ticker(at + len(chunk))
         seconds = time.perf_counter() - started
     print(f"  (cpu {time.process_time() - cpu:.2f} s of {seconds:.2f} s)")
     return decided, seconds
+
+
+def written(result: Any) -> int:
+    """How many messages a plan wrote (``PlanResult.ids``; ``.messages`` before the plain-row writer)."""
+    return len(result.ids) if hasattr(result, "ids") else len(result.messages)
 
 
 def outcomes(first_id: int) -> None:
@@ -194,6 +226,33 @@ def outcomes(first_id: int) -> None:
     bumped = Message.objects.filter(pk__lte=first_id, reason="bumped").count()
     moved = Message.objects.filter(pk__lte=first_id, trail__icontains="bumped").count()
     print(f"  earlier messages bumped by the promotion: {moved} (dropped: {bumped})")
+
+
+def policy_only(customers: int) -> tuple[int, float]:
+    """The pure policy's own pace: ``policy.decide`` for a notice and a promotion per customer, on views
+    loaded beforehand (not timed), for up to 100,000 customers."""
+    from forewarn.customers.models import Customer  # noqa: PLC0415
+    from forewarn.engage import policy  # noqa: PLC0415
+    from forewarn.engage.services.planning import current_rules, load_views  # noqa: PLC0415
+
+    notice = policy.Intent(topic="transactional", priority=90, dedup_key="incident:again", when_late="hold")
+    promo = policy.Intent(
+        topic="marketing", priority=50, allow_digest=True, dedup_key="promo:again", when_late="expire",
+        ttl=timedelta(hours=20), has_retention_variant=True,
+    )  # fmt: skip
+    rules = current_rules()
+    spent, decided = 0.0, 0
+    every = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[: min(customers, 100_000)])
+    for start in range(0, len(every), CHUNK):
+        ids = every[start : start + CHUNK]
+        views = list(load_views(ids, now=NOW, rules=rules, dedup_keys=set()).values())
+        started = time.perf_counter()
+        for view in views:
+            policy.decide(view, notice, NOW, rules)
+            policy.decide(view, promo, NOW, rules)
+        spent += time.perf_counter() - started
+        decided += 2 * len(views)
+    return decided, spent
 
 
 # -- the baseline -------------------------------------------------------------------------------------
@@ -231,7 +290,9 @@ def make_empty_copy() -> None:
 
 def raw_insert(first_id: int, last_id: int, method: str) -> tuple[int, float]:
     """Insert the plans' rows into the empty copy through the driver itself (sqlite3, or psycopg with
-    server-side binding, whose ``executemany`` pipelines); returns (rows, seconds spent inserting)."""
+    server-side binding, whose ``executemany`` pipelines): one row per statement (``executemany``),
+    many rows per statement (``multirow``), or, on PostgreSQL, one array per column (``unnest``, as the
+    planner's own writer does). Returns (rows, seconds spent inserting)."""
     from django.db import connection, transaction  # noqa: PLC0415
 
     from forewarn.engage.models import Message  # noqa: PLC0415
@@ -242,6 +303,7 @@ def raw_insert(first_id: int, last_id: int, method: str) -> tuple[int, float]:
     marks = "(" + ", ".join([mark] * len(fields)) + ")"
     single = f"INSERT INTO {RAW_TABLE} ({columns}) VALUES {marks}"
     per_statement = max(1, MULTIROW_PARAMS // len(fields))
+    types = [str(f.db_type(connection)).split("(")[0] for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {RAW_TABLE}")
     spent = 0.0
@@ -256,23 +318,25 @@ def raw_insert(first_id: int, last_id: int, method: str) -> tuple[int, float]:
         if not values:
             break
         cursor_at = values[-1][0]
-        prepared = [
-            tuple(f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)) for row in values
-        ]
+        prepared = [tuple(f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True))
+                    for row in values]  # fmt: skip
         statements = []
-        if method == "multirow":
+        if method == "unnest":  # PostgreSQL: one statement, one array per column, sent in binary
+            arrays = ", ".join(f"(%b)::{t}[]" for t in types)
+            sql = f"INSERT INTO {RAW_TABLE} ({columns}) SELECT * FROM UNNEST({arrays})"
+            statements.append((sql, [list(column) for column in zip(*prepared, strict=True)]))
+        elif method == "multirow":
             for at in range(0, len(prepared), per_statement):
                 part = prepared[at : at + per_statement]
                 sql = f"INSERT INTO {RAW_TABLE} ({columns}) VALUES " + ", ".join([marks] * len(part))
                 statements.append((sql, [v for row in part for v in row]))
         started = time.perf_counter()
-        with transaction.atomic():
-            with driver_cursor(connection) as cursor:
-                if method == "multirow":
-                    for sql, params in statements:
-                        cursor.execute(sql, params)
-                else:
-                    cursor.executemany(single, prepared)
+        with transaction.atomic(), driver_cursor(connection) as cursor:
+            if statements:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+            else:
+                cursor.executemany(single, prepared)
         spent += time.perf_counter() - started
         rows += len(prepared)
     return rows, spent
@@ -291,15 +355,53 @@ def driver_cursor(connection: Any) -> Any:
 # -- the run ------------------------------------------------------------------------------------------
 
 
+def start_profiler(args: argparse.Namespace) -> Any:
+    if not args.profile:
+        return None
+    if args.profiler == "pyinstrument":
+        from pyinstrument import Profiler  # noqa: PLC0415 - optional, for --profiler pyinstrument
+
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+        return profiler
+    import cProfile  # noqa: PLC0415
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def stop_profiler(args: argparse.Namespace, profiler: Any) -> None:
+    if args.profiler == "pyinstrument":
+        profiler.stop()
+        text = profiler.output_text(unicode=False, color=False, show_all=False)
+        Path(args.profile).write_text(text)
+        print(f"profile: {args.profile}")
+        return
+    import pstats  # noqa: PLC0415
+
+    profiler.disable()
+    profiler.dump_stats(args.profile)
+    stats = pstats.Stats(args.profile)
+    stats.sort_stats("tottime").print_stats(30)
+    stats.sort_stats("cumulative").print_stats("forewarn", 40)
+
+
 def run(args: argparse.Namespace) -> int:
+    from django.db import connection  # noqa: PLC0415
     from django.db.models import Max  # noqa: PLC0415
 
     from forewarn.engage.models import Message  # noqa: PLC0415
 
     print(f"broadcast: {describe_database()}", flush=True)
+    print(f"source: {describe_source(*SOURCES)}", flush=True)
     started = time.perf_counter()
     population = populate(
-        args.customers, now=NOW, seed=args.seed, progress=Ticker("customers written", args.customers)
+        args.customers,
+        now=NOW,
+        seed=args.seed,
+        bumps=not args.no_bumps,
+        progress=Ticker("customers written", args.customers),
     )
     print(
         f"population: {args.customers} customers in {time.perf_counter() - started:.1f} s; "
@@ -308,16 +410,10 @@ def run(args: argparse.Namespace) -> int:
     )
     first_id = Message.objects.aggregate(top=Max("pk"))["top"] or 0
 
-    profiler = None
-    if args.profile:
-        import cProfile  # noqa: PLC0415
-
-        profiler = cProfile.Profile()
-        profiler.enable()
+    profiler = start_profiler(args)
     notices, notice_seconds = plan_incident(args.customers)
     print(
-        f"incident notice: {notices} decisions in {notice_seconds:.2f} s, "
-        f"{notices / notice_seconds:,.0f}/s",
+        f"incident notice: {notices} decisions in {notice_seconds:.2f} s, {notices / notice_seconds:,.0f}/s",
         flush=True,
     )
     promos, promo_seconds = 0, 0.0
@@ -328,19 +424,16 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     if profiler is not None:
-        import pstats  # noqa: PLC0415
-
-        profiler.disable()
-        profiler.dump_stats(args.profile)
-        stats = pstats.Stats(args.profile)
-        stats.sort_stats("tottime").print_stats(30)
-        stats.sort_stats("cumulative").print_stats(45)
+        stop_profiler(args, profiler)
     outcomes(first_id)
+    decided, pure = policy_only(args.customers)
+    print(f"policy only (decide on loaded views): {decided} in {pure:.2f} s, {decided / pure:,.0f}/s")
 
     last_id = Message.objects.aggregate(top=Max("pk"))["top"] or 0
     make_empty_copy()
     raw: dict[str, float] = {}
-    for method in ("executemany", "multirow"):
+    methods = [m for m in args.raw_methods.split(",") if m != "unnest" or connection.vendor == "postgresql"]
+    for method in methods:
         rows, raw[method] = raw_insert(first_id, last_id, method)
         print(f"raw insert ({method}): {rows} rows in {raw[method]:.2f} s, {rows / raw[method]:,.0f}/s")
     raw_seconds = min(raw.values())

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
+from forewarn.core.bulk import Rows
 from forewarn.core.errors import FieldError, NotFound, ServiceError, ValidationFailed
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import Customer, Identity
@@ -222,6 +223,22 @@ def ingest_events(*, actor: Actor, items: list[EventIn]) -> IngestResult:
     return IngestResult(outcomes)
 
 
+def _event_writer() -> Rows:
+    return Rows(
+        Event,
+        [
+            "source",
+            "external_id",
+            "type",
+            "occurred_at",
+            "received_at",
+            "customer",
+            "payload",
+            "processed_at",
+        ],
+    )
+
+
 def _store_and_act(
     items: list[EventIn],
     fresh: list[tuple[int, list[tuple[str, str]]]],
@@ -271,7 +288,23 @@ def _store_and_act(
             )
         try:
             with transaction.atomic():
-                Event.objects.bulk_create([e for _i, e in rows])
+                ids = _event_writer().insert_returning_pks(
+                    [
+                        (
+                            e.source,
+                            e.external_id,
+                            e.type,
+                            e.occurred_at,
+                            e.received_at,
+                            e.customer_id,
+                            e.payload,
+                            None,
+                        )
+                        for _i, e in rows
+                    ]
+                )
+            for (_i, event), pk in zip(rows, ids, strict=True):
+                event.pk = pk
             stored = rows
         except IntegrityError:
             # Another request stored some of these at the same moment: take them one at a time.

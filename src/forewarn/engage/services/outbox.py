@@ -49,7 +49,7 @@ def release_waiting(*, now: datetime, limit: int = 500) -> int:
     """Messages whose trigger's wait is over go through the policy now."""
     with transaction.atomic():
         due = list(
-            Message.objects.select_for_update(skip_locked=True)
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=MessageStatus.WAITING, send_after__lte=now)
             .select_related("trigger", "customer")
             .order_by("send_after")[:limit]
