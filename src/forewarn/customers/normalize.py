@@ -47,22 +47,31 @@ def _fail(path: str, code: str, message: str) -> ValidationFailed:
     return ValidationFailed.single(path, code, message)
 
 
+@lru_cache(maxsize=100_000)
+def _parse_phone(text: str, region: str) -> tuple[str, str]:
+    """``(E.164, "")`` or ``("", reason code)``. Parsing is the costly part of reading an event or an
+    import row and the same people's numbers recur, so results are kept; errors are put into words by
+    the caller, in the reader's language."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return "", "phone_unparseable"
+    if not phonenumbers.is_valid_number(number):
+        return "", "phone_invalid"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
+
+
 def normalize_phone(raw: str, *, region: str | None = None, path: str = "value") -> str:
     """E.164 (+380671234567); numbers without a country code are read in the default region."""
     text = raw.strip()
     if not text:
         raise _fail(path, "required", _("A phone number is required."))
-    try:
-        number = phonenumbers.parse(text, region or settings.DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException as exc:
-        raise _fail(path, "phone_unparseable", _("“%(v)s” is not a phone number.") % {"v": text}) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise _fail(
-            path,
-            "phone_invalid",
-            _("“%(v)s” is not a valid phone number for its country.") % {"v": text},
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164, problem = _parse_phone(text, region or settings.DEFAULT_PHONE_REGION)
+    if problem == "phone_unparseable":
+        raise _fail(path, problem, _("“%(v)s” is not a phone number.") % {"v": text})
+    if problem:
+        raise _fail(path, problem, _("“%(v)s” is not a valid phone number for its country.") % {"v": text})
+    return e164
 
 
 def format_phone(e164: str) -> str:
