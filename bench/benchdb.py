@@ -13,11 +13,16 @@ history of messages recent enough for the frequency caps, digests and de-duplica
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
+import shutil
+import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as wall
@@ -101,6 +106,37 @@ def drop_postgres(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     with psycopg.connect(url, dbname="postgres", autocommit=True, connect_timeout=5) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def scratch(args: argparse.Namespace) -> Iterator[tuple[str, Path]]:
+    """A temporary directory and a database of the run's own in it (a SQLite file, or on the PostgreSQL
+    server of ``args.database_url`` the database ``args.pg_name``); both go at the end unless
+    ``args.keep``. Yields (database URL, directory)."""
+    work = Path(tempfile.mkdtemp(prefix="forewarn-bench-"))
+    url = scratch_url(args.database_url, args.pg_name, work)
+    if is_postgres(url):
+        prepare_postgres(url)
+    try:
+        yield url, work
+    finally:
+        if args.keep:
+            print(f"kept {work} ({url})", file=sys.stderr)
+        else:
+            if is_postgres(url):
+                drop_postgres(url)
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def add_profile_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--profile FILE`` and ``--profiler``, alike in every benchmark."""
+    parser.add_argument("--profile", metavar="FILE", help=f"profile {what} into FILE")
+    parser.add_argument(
+        "--profiler",
+        choices=("cprofile", "pyinstrument"),
+        default="cprofile",
+        help="cProfile (pstats file, top functions printed) or pyinstrument (text tree, if installed)",
+    )
 
 
 def setup_django(url: str, work: Path) -> None:

@@ -33,9 +33,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -45,13 +43,11 @@ from typing import Any
 from benchdb import (
     PROMO_KEY,
     Ticker,
+    add_profile_options,
     describe_database,
     describe_source,
-    drop_postgres,
-    is_postgres,
     populate,
-    prepare_postgres,
-    scratch_url,
+    scratch,
     setup_django,
 )
 
@@ -81,13 +77,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pg-name", default="forewarn_bench_broadcast", help="the scratch database's name")
     parser.add_argument("--seed", type=int, default=20260310)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
-    parser.add_argument("--profile", metavar="FILE", help="write a profile of both plans to FILE")
-    parser.add_argument(
-        "--profiler",
-        choices=("cprofile", "pyinstrument"),
-        default="cprofile",
-        help="cProfile (pstats file, top functions printed) or pyinstrument (text tree, if installed)",
-    )
+    add_profile_options(parser, "both plans")
     parser.add_argument("--skip-marketing", action="store_true", help="plan the incident notice only")
     parser.add_argument(
         "--raw-methods",
@@ -197,16 +187,11 @@ def plan_promotion(customers: int) -> tuple[int, float]:
                 )
                 for pk in chunk
             ]
-            decided += written(plan(drafts, now=NOW, rules=rules))
+            decided += len(plan(drafts, now=NOW, rules=rules).ids)
             ticker(at + len(chunk))
         seconds = time.perf_counter() - started
     print(f"  (cpu {time.process_time() - cpu:.2f} s of {seconds:.2f} s)")
     return decided, seconds
-
-
-def written(result: Any) -> int:
-    """How many messages a plan wrote (``PlanResult.ids``; ``.messages`` before the plain-row writer)."""
-    return len(result.ids) if hasattr(result, "ids") else len(result.messages)
 
 
 def outcomes(first_id: int) -> None:
@@ -449,20 +434,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="forewarn-bench-"))
-    url = scratch_url(args.database_url, args.pg_name, work)
-    if is_postgres(url):
-        prepare_postgres(url)
-    try:
+    with scratch(args) as (url, work):
         setup_django(url, work)
         return run(args)
-    finally:
-        if args.keep:
-            print(f"kept {work} ({url})", file=sys.stderr)
-        else:
-            if is_postgres(url):
-                drop_postgres(url)
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -37,12 +37,10 @@ import os
 import random
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -53,13 +51,12 @@ from typing import Any
 
 from benchdb import (
     Ticker,
+    add_profile_options,
     analyze,
     describe_database,
-    drop_postgres,
     is_postgres,
     populate,
-    prepare_postgres,
-    scratch_url,
+    scratch,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,13 +104,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--deadline", type=float, default=900.0, help="seconds for all requests; clients stop after it"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
-    parser.add_argument("--profile", metavar="FILE", help="profile in-process batches into FILE")
-    parser.add_argument(
-        "--profiler",
-        choices=("cprofile", "pyinstrument"),
-        default="cprofile",
-        help="cProfile (pstats file, top functions printed) or pyinstrument (text tree, if installed)",
-    )
+    add_profile_options(parser, "in-process batches")
     parser.add_argument("--profile-batches", type=int, default=3, help="batches to profile in-process")
     args = parser.parse_args(argv)
     if not 1 <= args.batch <= 1000:
@@ -608,19 +599,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not FOREWARN.exists():
         raise SystemExit(f"{FOREWARN} is missing: run make install first")
-    work = Path(tempfile.mkdtemp(prefix="forewarn-bench-"))
-    url = scratch_url(args.database_url, args.pg_name, work)
-    if is_postgres(url):
-        prepare_postgres(url)
-    try:
+    with scratch(args) as (url, work):
         return run(args, url, work)
-    finally:
-        if args.keep:
-            print(f"kept {work} ({url})", file=sys.stderr)
-        else:
-            if is_postgres(url):
-                drop_postgres(url)
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

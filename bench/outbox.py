@@ -25,13 +25,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from benchdb import (
@@ -39,11 +36,9 @@ from benchdb import (
     analyze,
     describe_database,
     describe_source,
-    drop_postgres,
     is_postgres,
     populate,
-    prepare_postgres,
-    scratch_url,
+    scratch,
     setup_django,
 )
 
@@ -234,20 +229,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="forewarn-bench-"))
-    url = scratch_url(args.database_url, args.pg_name, work)
-    if is_postgres(url):
-        prepare_postgres(url)
-    try:
+    with scratch(args) as (url, work):
         setup_django(url, work)
         return run(args)
-    finally:
-        if args.keep:
-            print(f"kept {work} ({url})", file=sys.stderr)
-        else:
-            if is_postgres(url):
-                drop_postgres(url)
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
