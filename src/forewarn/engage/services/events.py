@@ -223,20 +223,8 @@ def ingest_events(*, actor: Actor, items: list[EventIn]) -> IngestResult:
     return IngestResult(outcomes)
 
 
-def _event_writer() -> Rows:
-    return Rows(
-        Event,
-        [
-            "source",
-            "external_id",
-            "type",
-            "occurred_at",
-            "received_at",
-            "customer",
-            "payload",
-            "processed_at",
-        ],
-    )
+# What a new event's row holds, in the order ``_store_and_act`` writes it.
+EVENT_COLUMNS = ["source", "external_id", "type", "occurred_at", "received_at", "customer", "payload"]
 
 
 def _store_and_act(
@@ -288,21 +276,11 @@ def _store_and_act(
             )
         try:
             with transaction.atomic():
-                ids = _event_writer().insert_returning_pks(
-                    [
-                        (
-                            e.source,
-                            e.external_id,
-                            e.type,
-                            e.occurred_at,
-                            e.received_at,
-                            e.customer_id,
-                            e.payload,
-                            None,
-                        )
-                        for _i, e in rows
-                    ]
-                )
+                values = [
+                    (e.source, e.external_id, e.type, e.occurred_at, e.received_at, e.customer_id, e.payload)
+                    for _i, e in rows
+                ]
+                ids = Rows(Event, EVENT_COLUMNS).insert_returning_pks(values)
             for (_i, event), pk in zip(rows, ids, strict=True):
                 event.pk = pk
             stored = rows
