@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "forewarn.core"
     label = "core"
     verbose_name = _("Platform")
+
+    def ready(self) -> None:
+        from forewarn.core import lookups  # noqa: PLC0415 - models are loaded by now
+
+        lookups.register()

@@ -33,8 +33,11 @@ class Rows:
             "FloatField",
             "ForeignKey",
             "IntegerField",
+            "PositiveBigIntegerField",
             "PositiveIntegerField",
+            "PositiveSmallIntegerField",
             "SlugField",
+            "SmallIntegerField",
             "TextField",
         }
     )

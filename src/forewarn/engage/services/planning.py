@@ -147,7 +147,7 @@ def load_views(
 ) -> dict[int, policy.CustomerView]:
     """Everything the policy needs about these customers, in a handful of queries."""
     views: dict[int, policy.CustomerView] = {}
-    customers = Customer.objects.filter(pk__in=customer_ids)
+    customers = Customer.objects.filter(pk__among=customer_ids)
     for pk, zone, q_start, q_end, preferred in customers.values_list(
         "pk", "time_zone", "quiet_hours_start", "quiet_hours_end", "preferred_channel"
     ):
@@ -166,7 +166,7 @@ def load_views(
     ):
         views[pk].risk = risk_of(attributes or {}, now)
     ids = list(views)
-    for cid, topic, channel, status in Consent.objects.filter(customer_id__in=ids).values_list(
+    for cid, topic, channel, status in Consent.objects.filter(customer_id__among=ids).values_list(
         "customer_id", "topic", "channel", "status"
     ):
         views[cid].consents[(topic, channel)] = status
@@ -174,7 +174,7 @@ def load_views(
         views[cid].addresses = addresses
     _load_suppressions(views)
     lookback = max((c.window for c in rules.caps), default=timedelta(0))
-    live = Message.objects.filter(customer_id__in=ids, status__in=LIVE_STATUSES)
+    live = Message.objects.filter(customer_id__among=ids, status__in=LIVE_STATUSES)
     counted = live.filter(Q(send_after__gte=now - lookback) | Q(status=MessageStatus.QUEUED))
     for mid, cid, at, sent_at, topic, priority, status, channel, digest, critical in counted.values_list(
         "pk", "customer_id", "send_after", "sent_at", "topic", "priority", "status", "channel",
@@ -198,7 +198,7 @@ def addresses_of(customer_ids: Sequence[int]) -> dict[int, dict[str, str]]:
     """Where each customer can be reached, per channel: the primary identity of a kind, else the oldest."""
     found: dict[int, dict[str, str]] = defaultdict(dict)
     for cid, kind, value in (
-        Identity.objects.filter(customer_id__in=customer_ids, kind__in=list(CHANNEL_OF_IDENTITY))
+        Identity.objects.filter(customer_id__among=customer_ids, kind__in=list(CHANNEL_OF_IDENTITY))
         .order_by("customer_id", "kind", "-is_primary", "id")
         .values_list("customer_id", "kind", "value")
     ):
@@ -209,20 +209,26 @@ def addresses_of(customer_ids: Sequence[int]) -> dict[int, dict[str, str]]:
 def _load_suppressions(views: dict[int, policy.CustomerView]) -> None:
     ids = list(views)
     scopes: dict[int, set[str]] = defaultdict(set)
-    for cid, scope in Suppression.objects.filter(customer_id__in=ids).values_list("customer_id", "scope"):
+    for cid, scope in Suppression.objects.filter(customer_id__among=ids).values_list("customer_id", "scope"):
         scopes[cid].add(scope)
     for cid, found in scopes.items():
         views[cid].suppressed_scopes = frozenset(found)
-    addresses = {(ch, addr): cid for cid, v in views.items() for ch, addr in v.addresses.items()}
-    if not addresses or not Suppression.objects.filter(customer__isnull=True).exists():
+    if not Suppression.objects.filter(customer__isnull=True).exists():
         return
-    listed = Suppression.objects.filter(
-        customer__isnull=True, address__in={addr for (_ch, addr) in addresses}
-    ).values_list("channel", "address")
+    # Who is reached at each address, on which channel (one address can serve two channels).
+    reached: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for cid, view in views.items():
+        for ch, addr in view.addresses.items():
+            reached[addr].append((ch, cid))
+    if not reached:
+        return
+    listed = Suppression.objects.filter(customer__isnull=True, address__among=list(reached)).values_list(
+        "channel", "address"
+    )
     blocked: dict[int, set[str]] = defaultdict(set)
     for channel, address in listed:
-        for (ch, addr), cid in addresses.items():
-            if addr == address and (not channel or channel == ch):
+        for ch, cid in reached[address]:
+            if not channel or channel == ch:
                 blocked[cid].add(ch)
     for cid, channels in blocked.items():
         views[cid].suppressed_channels = frozenset(channels)
@@ -287,12 +293,15 @@ DECISION_FIELDS = [
 
 
 def _row(draft: Draft, decision: policy.Decision, status: str, trail: list[Any], now: datetime) -> list[Any]:
+    """A new message's values; the trail and fallbacks as tuples, so that the many rows that share one
+    (everyone "ok" on sms) have their JSON encoded once (``Rows`` remembers hashable values)."""
     intent = draft.intent
     return [
         draft.customer_id, draft.trigger_id, draft.event_id, draft.incident_id, draft.kind, intent.topic,
         intent.priority, intent.critical, intent.allow_digest, intent.when_late, draft.when_bumped,
-        decision.variant, "", decision.channel, decision.address, decision.fallbacks, "", "", draft.context,
-        intent.dedup_key if status in LIVE_STATUSES else "", status, decision.reason, trail, now,
+        decision.variant, "", decision.channel, decision.address, tuple(decision.fallbacks), "", "",
+        draft.context, intent.dedup_key if status in LIVE_STATUSES else "", status, decision.reason,
+        tuple(trail), now,
         decision.send_after or now, decision.expires_at, decision.digest_into, 0, "", None, "", "", None,
         None, "",
     ]  # fmt: skip
@@ -450,6 +459,15 @@ def compose(message: Message) -> bool:
     return True
 
 
+def _words_once(message: Message, of_trigger: dict[int, Words]) -> Words:
+    """``words_for``, reading each trigger's templates once for the many messages it planned."""
+    if message.trigger_id is None:
+        return words_for(message)
+    if message.trigger_id not in of_trigger:
+        of_trigger[message.trigger_id] = words_for(message)
+    return of_trigger[message.trigger_id]
+
+
 def _move_bumped(victims: list[tuple[int, str]], *, now: datetime, rules: policy.Rules) -> None:
     """Messages a more important one took the place of: dropped, or planned again for a later slot
     (without the right to move anyone else, so one arrival cannot set off a chain)."""
@@ -460,17 +478,15 @@ def _move_bumped(victims: list[tuple[int, str]], *, now: datetime, rules: policy
         .select_related("trigger", "incident")
     )
     by_kind = dict(victims)
+    dropped: list[Message] = []
     again: list[Draft] = []
+    words_of_trigger: dict[int, Words] = {}
     for message in rows:
-        note = ["caps", "bump", "bumped", by_kind.get(message.pk, "")]
+        message.trail = [*message.trail, ["caps", "bump", "bumped", by_kind.get(message.pk, "")]]
         if message.when_bumped == WhenBumped.DROP:
             message.status, message.reason = MessageStatus.DROPPED, "bumped"
-            message.trail = [*message.trail, note]
-            message.save(update_fields=["status", "reason", "trail"])
+            dropped.append(message)
             continue
-        message.trail = [*message.trail, note]
-        message.status = MessageStatus.DROPPED  # out of the way while it is planned again
-        message.save(update_fields=["status", "trail"])
         again.append(
             Draft(
                 customer_id=message.customer_id,
@@ -484,11 +500,17 @@ def _move_bumped(victims: list[tuple[int, str]], *, now: datetime, rules: policy
                     when_late=message.when_late,
                 ),
                 kind=message.kind,
-                words=words_for(message),
+                words=_words_once(message, words_of_trigger),
                 context=message.context,
                 existing=message,
             )
         )
+    if dropped:
+        Message.objects.bulk_update(dropped, ["status", "reason", "trail"], batch_size=500)
+    # Out of the way while they are planned again (their new decision, trail included, replaces this).
+    Message.objects.filter(pk__among=[d.existing.pk for d in again if d.existing]).update(
+        status=MessageStatus.DROPPED
+    )
     if again:
         plan(again, now=now, rules=rules)
 
