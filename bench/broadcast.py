@@ -78,6 +78,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20260310)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
     add_profile_options(parser, "both plans")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="time the planner's phases (loading, deciding, preparing and inserting rows, moving bumps)",
+    )
     parser.add_argument("--skip-marketing", action="store_true", help="plan the incident notice only")
     parser.add_argument(
         "--raw-methods",
@@ -337,6 +342,64 @@ def driver_cursor(connection: Any) -> Any:
     return closing(connection.connection.cursor())
 
 
+# -- where the time goes -----------------------------------------------------------------------------
+
+PHASES = (
+    ("forewarn.engage.services.planning", "load_views"),
+    ("forewarn.engage.policy", "decide"),
+    ("forewarn.engage.services.planning", "_row"),
+    ("forewarn.core.bulk", "Rows.prepare"),
+    ("forewarn.core.bulk", "Rows.insert_returning_pks"),
+    ("forewarn.engage.services.planning", "_move_bumped"),
+    ("forewarn.engage.services.planning", "plan"),
+)
+
+
+def time_phases() -> dict[str, list[float]]:
+    """Wrap the planner's phases in timers: {phase: [seconds, calls]}, filled as they run. Phases nest
+    (``plan`` holds all the others, ``insert_returning_pks`` holds ``prepare``); a phase that calls itself
+    (``plan`` through ``_move_bumped``) is timed once, from its outer call."""
+    import functools  # noqa: PLC0415
+    import importlib  # noqa: PLC0415
+
+    spent: dict[str, list[float]] = {}
+    for module_name, qualified in PHASES:
+        owner: Any = importlib.import_module(module_name)
+        *path, name = qualified.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        inner = getattr(owner, name)
+        into = spent[qualified] = [0.0, 0, 0]  # seconds, calls, depth
+
+        def timer(*args: Any, _inner: Any = inner, _into: list[float] = into, **kw: Any) -> Any:
+            _into[2] += 1
+            started = time.perf_counter()
+            try:
+                return _inner(*args, **kw)
+            finally:
+                _into[2] -= 1
+                if not _into[2]:
+                    _into[0] += time.perf_counter() - started
+                    _into[1] += 1
+
+        wrapped = functools.wraps(inner)(timer)
+        setattr(owner, name, wrapped)
+        # Modules that imported the function by name call it through their own reference.
+        for module in list(sys.modules.values()):
+            if (
+                getattr(module, "__name__", "").startswith("forewarn.")
+                and getattr(module, name, None) is inner
+            ):
+                setattr(module, name, wrapped)
+    return spent
+
+
+def print_phases(spent: dict[str, list[float]]) -> None:
+    total = spent["plan"][0] or 1.0
+    for name, (seconds, calls, _depth) in spent.items():
+        print(f"  phase {name:<26} {seconds:7.2f} s {seconds / total:6.1%} of plan, {calls:.0f} calls")
+
+
 # -- the run ------------------------------------------------------------------------------------------
 
 
@@ -395,6 +458,7 @@ def run(args: argparse.Namespace) -> int:
     )
     first_id = Message.objects.aggregate(top=Max("pk"))["top"] or 0
 
+    phases = time_phases() if args.phases else None
     profiler = start_profiler(args)
     notices, notice_seconds = plan_incident(args.customers)
     print(
@@ -410,6 +474,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if profiler is not None:
         stop_profiler(args, profiler)
+    if phases is not None:
+        print_phases(phases)
     outcomes(first_id)
     decided, pure = policy_only(args.customers)
     print(f"policy only (decide on loaded views): {decided} in {pure:.2f} s, {decided / pure:,.0f}/s")

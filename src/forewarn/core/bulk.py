@@ -1,5 +1,6 @@
 """Plain multi-row INSERTs and UPDATEs for the few places that write many rows at once (the customer
-import, broadcast planning), with every value prepared by its field as the ORM would (ADR 0007)."""
+import, broadcast planning), with every value prepared by its field as the ORM would (ADR 0007), and
+``fetch`` for the reads of many rows that go with them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from contextlib import closing, contextmanager, suppress
 from itertools import chain
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.constants import OnConflict
 
@@ -206,3 +208,47 @@ def _once_per_object(prepare: Callable[[Any, Any], Any]) -> Callable[[Any, Any],
             return result
 
     return prepared
+
+
+# Columns whose converted values are immutable and repeat down a column (a few quiet-hour settings, the
+# time stamp a batch was planned at, true and false): each distinct value is converted once.
+SHARED_VALUES = frozenset({"BooleanField", "DateField", "DateTimeField", "TimeField"})
+
+
+def fetch(queryset: models.QuerySet[Any, Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` query, converted as Django converts them (SQLite's time stamps,
+    dates and booleans, JSON), in one round trip.
+
+    Django converts each value of each row through a chain of converter calls; for the hundreds of
+    thousands of rows a broadcast reads, that costs more than the query. Here a column of booleans,
+    dates or times converts each distinct value once, and a column without converters is left alone.
+    """
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    fields = [selected[0] for selected in compiler.select[: compiler.col_count]]
+    with compiler.connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = compiler.get_converters(fields)
+    if not converters or not rows:
+        return [tuple(row) for row in rows]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    connection = compiler.connection
+    for at, (chain_of, expression) in converters.items():
+        kind = expression.output_field.get_internal_type()
+        memo: dict[Any, Any] | None = {} if kind in SHARED_VALUES else None
+        column = columns[at]
+        for i, value in enumerate(column):
+            if memo is not None and value in memo:
+                column[i] = memo[value]
+                continue
+            converted = value
+            for converter in chain_of:
+                converted = converter(converted, expression, connection)
+            column[i] = converted
+            if memo is not None:
+                memo[value] = converted
+    return list(zip(*columns, strict=True))

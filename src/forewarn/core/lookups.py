@@ -5,6 +5,9 @@ broadcast chunk asks about, Django's per-value work costs more than the query. `
 as one value (a PostgreSQL array, a JSON array that SQLite's ``json_each`` unpacks), which both databases
 plan as ``in``: a search of the column's index for each value. Integer columns (keys, foreign keys) take
 integers; text columns take strings.
+
+Pass a set (``frozenset(ids)``): Django walks a list or a tuple value by value, looking for expressions
+in it, before the lookup sees it; a set it hands over as it is.
 """
 
 from __future__ import annotations

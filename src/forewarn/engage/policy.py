@@ -126,6 +126,23 @@ class Decision:
     bumped: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """Which parts of a ``CustomerView`` deciding on some intents looks at (the rest need not be loaded)."""
+
+    planned: bool  # what the customer was told lately and what is queued: digests and caps
+    risk: bool  # promotions only
+
+
+def reads(intents: Iterable[Intent], rules: Rules) -> Reads:
+    """What ``decide`` will read for these intents under these rules."""
+    planned = risk = False
+    for intent in intents:
+        planned = planned or intent.allow_digest or any(c.counts(intent.topic) for c in rules.caps)
+        risk = risk or intent.topic == MARKETING
+    return Reads(planned=planned, risk=risk)
+
+
 # --- quiet hours ---------------------------------------------------------------------------------------
 
 

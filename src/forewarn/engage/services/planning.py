@@ -9,7 +9,7 @@ entry commit in one transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from forewarn.core.bulk import Rows
+from forewarn.core.bulk import Rows, fetch
 from forewarn.core.vocab import Topic
 from forewarn.customers.models import Consent, Customer, Identity, full_name_of
 from forewarn.engage import policy
@@ -121,6 +121,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 RISK_KEYS = ["churn_risk", "open_complaints", "last_nps"]
+EVERYTHING = policy.Reads(planned=True, risk=True)
 
 
 def risk_of(attributes: dict[str, Any], now: datetime) -> str:
@@ -143,13 +144,20 @@ def risk_of(attributes: dict[str, Any], now: datetime) -> str:
 
 
 def load_views(
-    customer_ids: Sequence[int], *, now: datetime, rules: policy.Rules, dedup_keys: set[str] | None = None
+    customer_ids: Collection[int],
+    *,
+    now: datetime,
+    rules: policy.Rules,
+    dedup_keys: set[str] | None = None,
+    reads: policy.Reads = EVERYTHING,
 ) -> dict[int, policy.CustomerView]:
-    """Everything the policy needs about these customers, in a handful of queries."""
+    """Everything the policy needs about these customers, in a handful of queries (none of them sorted:
+    the models' default orderings are cleared, each would cost a sort of every row read). ``reads``
+    leaves out what the decisions to come will not look at (a notice needs no caps' history)."""
     views: dict[int, policy.CustomerView] = {}
-    customers = Customer.objects.filter(pk__among=customer_ids)
-    for pk, zone, q_start, q_end, preferred in customers.values_list(
-        "pk", "time_zone", "quiet_hours_start", "quiet_hours_end", "preferred_channel"
+    customers = Customer.objects.filter(pk__among=frozenset(customer_ids)).order_by()
+    for pk, zone, q_start, q_end, preferred in fetch(
+        customers.values_list("pk", "time_zone", "quiet_hours_start", "quiet_hours_end", "preferred_channel")
     ):
         views[pk] = policy.CustomerView(
             customer_id=pk,
@@ -161,25 +169,28 @@ def load_views(
             addresses={},
         )
     # Only the few profiles that carry a risk signal need their attributes read.
-    for pk, attributes in customers.filter(attributes__has_any_keys=RISK_KEYS).values_list(
-        "pk", "attributes"
-    ):
+    risky = customers.filter(attributes__has_any_keys=RISK_KEYS).values_list("pk", "attributes")
+    for pk, attributes in fetch(risky) if reads.risk else ():
         views[pk].risk = risk_of(attributes or {}, now)
-    ids = list(views)
-    for cid, topic, channel, status in Consent.objects.filter(customer_id__among=ids).values_list(
-        "customer_id", "topic", "channel", "status"
+    ids = frozenset(views)
+    consents = Consent.objects.filter(customer_id__among=ids).order_by()
+    for cid, topic, channel, status in fetch(
+        consents.values_list("customer_id", "topic", "channel", "status")
     ):
         views[cid].consents[(topic, channel)] = status
     for cid, addresses in addresses_of(ids).items():
         views[cid].addresses = addresses
     _load_suppressions(views)
     lookback = max((c.window for c in rules.caps), default=timedelta(0))
-    live = Message.objects.filter(customer_id__among=ids, status__in=LIVE_STATUSES)
+    live = Message.objects.filter(customer_id__among=ids, status__in=LIVE_STATUSES).order_by()
     counted = live.filter(Q(send_after__gte=now - lookback) | Q(status=MessageStatus.QUEUED))
-    for mid, cid, at, sent_at, topic, priority, status, channel, digest, critical in counted.values_list(
+    columns = counted.values_list(
         "pk", "customer_id", "send_after", "sent_at", "topic", "priority", "status", "channel",
         "allow_digest", "critical",
-    ):  # fmt: skip
+    )  # fmt: skip
+    for mid, cid, at, sent_at, topic, priority, status, channel, digest, critical in (
+        fetch(columns) if reads.planned else ()
+    ):
         if status == MessageStatus.MERGED:
             continue  # a digest part rides on its host: one contact
         sent = status != MessageStatus.QUEUED
@@ -188,28 +199,40 @@ def load_views(
         )
     keyed = live.exclude(dedup_key="")
     if dedup_keys is not None:
-        keyed = keyed.filter(dedup_key__in=dedup_keys)
-    for cid, key in keyed.values_list("customer_id", "dedup_key"):
+        keyed = keyed.filter(dedup_key__among=frozenset(dedup_keys))
+    for cid, key in fetch(keyed.values_list("customer_id", "dedup_key")):
         views[cid].dedup_keys.add(key)
     return views
 
 
-def addresses_of(customer_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+def addresses_of(customer_ids: Collection[int]) -> dict[int, dict[str, str]]:
     """Where each customer can be reached, per channel: the primary identity of a kind, else the oldest."""
-    found: dict[int, dict[str, str]] = defaultdict(dict)
-    for cid, kind, value in (
-        Identity.objects.filter(customer_id__among=customer_ids, kind__in=list(CHANNEL_OF_IDENTITY))
-        .order_by("customer_id", "kind", "-is_primary", "id")
-        .values_list("customer_id", "kind", "value")
+    best: dict[tuple[int, str], tuple[bool, int, str]] = {}
+    # No condition on the kind: with one, the planner would walk the (kind, value) index over every
+    # customer's identities instead of the customer index over these customers' few.
+    for cid, kind, value, primary, pk in fetch(
+        Identity.objects.filter(customer_id__among=frozenset(customer_ids))
+        .order_by()
+        .values_list("customer_id", "kind", "value", "is_primary", "id")
     ):
-        found[cid].setdefault(CHANNEL_OF_IDENTITY[kind], value)
+        channel = CHANNEL_OF_IDENTITY.get(kind)
+        if channel is None:
+            continue
+        held = best.get((cid, channel))
+        if held is None or (not held[0], held[1]) > (not primary, pk):
+            best[(cid, channel)] = (primary, pk, value)
+    found: dict[int, dict[str, str]] = defaultdict(dict)
+    for (cid, channel), (_primary, _pk, value) in best.items():
+        found[cid][channel] = value
     return found
 
 
 def _load_suppressions(views: dict[int, policy.CustomerView]) -> None:
-    ids = list(views)
+    ids = frozenset(views)
     scopes: dict[int, set[str]] = defaultdict(set)
-    for cid, scope in Suppression.objects.filter(customer_id__among=ids).values_list("customer_id", "scope"):
+    for cid, scope in fetch(
+        Suppression.objects.filter(customer_id__among=ids).order_by().values_list("customer_id", "scope")
+    ):
         scopes[cid].add(scope)
     for cid, found in scopes.items():
         views[cid].suppressed_scopes = frozenset(found)
@@ -222,8 +245,10 @@ def _load_suppressions(views: dict[int, policy.CustomerView]) -> None:
             reached[addr].append((ch, cid))
     if not reached:
         return
-    listed = Suppression.objects.filter(customer__isnull=True, address__among=list(reached)).values_list(
-        "channel", "address"
+    listed = fetch(
+        Suppression.objects.filter(customer__isnull=True, address__among=frozenset(reached))
+        .order_by()
+        .values_list("channel", "address")
     )
     blocked: dict[int, set[str]] = defaultdict(set)
     for channel, address in listed:
@@ -290,6 +315,7 @@ DECISION_FIELDS = [
     "status", "reason", "trail", "channel", "address", "fallbacks", "variant", "send_after", "expires_at",
     "digest_into", "dedup_key",
 ]  # fmt: skip
+DECISION_AT = [NEW_COLUMNS.index(name) for name in DECISION_FIELDS]
 
 
 def _row(draft: Draft, decision: policy.Decision, status: str, trail: list[Any], now: datetime) -> list[Any]:
@@ -313,7 +339,8 @@ def plan(drafts: Sequence[Draft], *, now: datetime, rules: policy.Rules | None =
     is sent (``outbox``), so planning a broadcast costs little more than storing its rows."""
     rules = rules or current_rules()
     keys = {d.intent.dedup_key for d in drafts if d.intent.dedup_key}
-    views = load_views(sorted({d.customer_id for d in drafts}), now=now, rules=rules, dedup_keys=keys)
+    reads = policy.reads({id(d.intent): d.intent for d in drafts}.values(), rules)
+    views = load_views({d.customer_id for d in drafts}, now=now, rules=rules, dedup_keys=keys, reads=reads)
     result = PlanResult()
     rows: list[list[Any]] = []
     # Messages of this batch not yet written, by the temporary (negative) id the policy knows them by.
@@ -350,11 +377,13 @@ def plan(drafts: Sequence[Draft], *, now: datetime, rules: policy.Rules | None =
             rows.append(row)
     writer = Rows(Message, NEW_COLUMNS)
     ids = writer.insert_returning_pks(rows)
-    _link_digests(rows, ids, pending)
+    _link_digests(rows, ids, pending, existing)
     for message, row in existing:
         _apply(message, row)
     if existing:
-        Message.objects.bulk_update([m for m, _row in existing], DECISION_FIELDS, batch_size=500)
+        # Plain UPDATEs by key: bulk_update's CASE expressions cost Django far more than the database.
+        decided = Rows(Message, DECISION_FIELDS)
+        decided.update([[*(row[at] for at in DECISION_AT), message.pk] for message, row in existing])
     if bumped_existing:
         _move_bumped(bumped_existing, now=now, rules=rules)
     result.ids = [*ids, *(m.pk for m, _row in existing)]
@@ -365,8 +394,8 @@ def plan(drafts: Sequence[Draft], *, now: datetime, rules: policy.Rules | None =
 
 
 def _apply(message: Message, row: list[Any]) -> None:
-    for name in DECISION_FIELDS:
-        setattr(message, "digest_into_id" if name == "digest_into" else name, row[NEW_COLUMNS.index(name)])
+    for name, at in zip(DECISION_FIELDS, DECISION_AT, strict=True):
+        setattr(message, "digest_into_id" if name == "digest_into" else name, row[at])
 
 
 def _remember(
@@ -401,13 +430,26 @@ def _take_places(
     return stored
 
 
-def _link_digests(rows: list[list[Any]], ids: list[int], pending: dict[int, list[Any]]) -> None:
-    """Digest parts that joined a message planned in the same batch point at it once it has an id."""
+def _link_digests(
+    rows: list[list[Any]],
+    ids: list[int],
+    pending: dict[int, list[Any]],
+    existing: list[tuple[Message, list[Any]]],
+) -> None:
+    """Digest parts that joined a message planned in the same batch point at it once it has an id: new
+    parts (written with the host's temporary id) are corrected, messages decided again get the host's
+    id before they are updated."""
     written = {id(row): pk for row, pk in zip(rows, ids, strict=True)}
-    for row, pk in zip(rows, ids, strict=True):
-        host = row[DIGEST_AT]
-        if host is not None and host < 0:
-            Message.objects.filter(pk=pk).update(digest_into_id=written[id(pending[host])])
+    links = [
+        [written[id(pending[row[DIGEST_AT]])], pk]
+        for row, pk in zip(rows, ids, strict=True)
+        if row[DIGEST_AT] is not None and row[DIGEST_AT] < 0
+    ]
+    if links:
+        Rows(Message, ["digest_into"]).update(links)
+    for _message, row in existing:
+        if row[DIGEST_AT] is not None and row[DIGEST_AT] < 0:
+            row[DIGEST_AT] = written[id(pending[row[DIGEST_AT]])]
 
 
 def incident_context(incident: Incident) -> dict[str, Any]:
@@ -506,9 +548,11 @@ def _move_bumped(victims: list[tuple[int, str]], *, now: datetime, rules: policy
             )
         )
     if dropped:
-        Message.objects.bulk_update(dropped, ["status", "reason", "trail"], batch_size=500)
+        Rows(Message, ["status", "reason", "trail"]).update(
+            [[m.status, m.reason, m.trail, m.pk] for m in dropped]
+        )
     # Out of the way while they are planned again (their new decision, trail included, replaces this).
-    Message.objects.filter(pk__among=[d.existing.pk for d in again if d.existing]).update(
+    Message.objects.filter(pk__among={d.existing.pk for d in again if d.existing}).update(
         status=MessageStatus.DROPPED
     )
     if again:

@@ -24,6 +24,7 @@ from forewarn.engage.policy import (
     in_quiet_hours,
     next_allowed_time,
     next_cap_slot,
+    reads,
 )
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -336,3 +337,56 @@ def test_planned_messages_never_exceed_any_cap_whatever_the_order_they_arrive_in
         assert _worst_window(times, cap.window) <= cap.limit
     for p in view.planned:
         assert not in_quiet_hours(p.at.astimezone(KYIV).time().replace(tzinfo=None), time(21), time(9))
+
+
+# --- what a decision reads -----------------------------------------------------------------------------
+
+intents = st.builds(
+    Intent,
+    topic=st.sampled_from(["transactional", "service", "marketing", "surveys"]),
+    priority=st.integers(0, 100),
+    critical=st.booleans(),
+    allow_digest=st.booleans(),
+    when_late=st.sampled_from(["hold", "expire", "drop"]),
+    has_retention_variant=st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    intent=intents,
+    caps=st.lists(
+        st.builds(
+            Cap, st.sampled_from(["", "marketing", "service"]), st.integers(0, 2), st.just(timedelta(days=1))
+        ),
+        max_size=2,
+    ),
+    minute=st.integers(0, 48 * 60),
+)
+def test_what_reads_leaves_out_never_changes_a_decision(intent: Intent, caps: list[Cap], minute: int) -> None:
+    """The planner skips loading what ``reads`` says a decision will not look at; blanking those parts
+    of a busy customer's view must give the same answer."""
+    rules = Rules(caps=tuple(caps))
+    now = BASE + timedelta(minutes=minute)
+    busy = [
+        Planned(1, now - timedelta(hours=2), "marketing", 10, sent=True, channel="email"),
+        Planned(2, now + timedelta(minutes=3), "service", 20, sent=False, channel="sms", allow_digest=True),
+    ]
+    full = maria(planned=busy, risk="detractor", consents={**maria().consents, ("surveys", "sms"): "granted"})
+    needed = reads([intent], rules)
+    blank = maria(
+        planned=busy if needed.planned else [],
+        risk="detractor" if needed.risk else "",
+        consents=full.consents,
+    )
+    assert decide(blank, intent, now, rules) == decide(full, intent, now, rules)
+
+
+def test_a_notice_reads_neither_history_nor_risk_unless_a_cap_counts_it() -> None:
+    notice = Intent(topic="transactional", priority=90)
+    assert (
+        reads([notice], RULES) == reads([notice], Rules()) == reads([notice], RULES).__class__(False, False)
+    )
+    assert reads([notice, promo()], RULES).planned
+    assert reads([notice, promo()], RULES).risk
+    assert reads([Intent(topic="service", allow_digest=True)], Rules()).planned
