@@ -64,6 +64,7 @@ def test_an_outage_for_one_district_reaches_its_residents_and_resolved_follows(
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("No electricity")
     expect(page.locator("#progress-summary")).to_have_text("2 of 2 decided; 0 told.")
+    expect(page.locator("#progress")).to_contain_text("Ганна")  # the latest decisions, as they are made
     assert set(Message.objects.values_list("customer_id", flat=True)) == {hanna.pk, john.pk}
     assert not Message.objects.filter(customer=ivan).exists()
 
@@ -86,6 +87,11 @@ def test_an_outage_for_one_district_reaches_its_residents_and_resolved_follows(
     resolved = Message.objects.filter(kind="resolved")
     assert list(resolved.values_list("customer_id", flat=True)) == [john.pk]
     assert Message.objects.get(customer=hanna, kind="notice").status == "cancelled"
+    # The page keeps polling until "fixed" has gone out too.
+    expect(page.locator("#progress [data-kind=resolved] [data-status=queued]")).to_have_text("1")
+    dispatch_once()
+    expect(page.locator("#progress [data-kind=resolved] [data-status=sent]")).to_have_text("1")
+    expect(page.locator("#progress [data-kind=resolved] [data-status=queued]")).to_have_count(0)
 
 
 def test_the_incident_console_reads_well_on_a_phone_in_ukrainian(

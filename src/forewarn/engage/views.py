@@ -99,8 +99,19 @@ def _progress_context(incident: Incident) -> dict[str, Any]:
         "percent": round(100 * sum(notice.values()) / incident.affected_count)
         if incident.affected_count
         else 100,
-        "busy": incident.planned_count < incident.affected_count or notice.get("queued", 0) > 0,
+        "busy": _still_going(incident, notice, resolved, told),
     }
+
+
+def _still_going(incident: Incident, notice: dict[str, int], resolved: dict[str, int], told: int) -> bool:
+    """Whether the console should keep refreshing: notices still being decided or sent, or, once it is
+    resolved, "fixed" messages not yet decided for everyone who was told, or not yet sent."""
+    waiting = ("queued", "sending")
+    if incident.planned_count < incident.affected_count or any(notice.get(s, 0) for s in waiting):
+        return True
+    if incident.resolved_at is None:
+        return False
+    return sum(resolved.values()) < told or any(resolved.get(s, 0) for s in waiting)
 
 
 @staff_view

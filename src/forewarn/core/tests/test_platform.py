@@ -29,8 +29,17 @@ def test_api_docs_are_served_without_any_outside_address() -> None:
 
 
 @pytest.mark.django_db
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _value in pairs]
+    duplicated = {key for key in keys if keys.count(key) > 1}
+    assert not duplicated, f"duplicate keys in the schema: {duplicated}"
+    return dict(pairs)
+
+
 def test_openapi_describes_the_customer_endpoints_and_auth() -> None:
-    schema = Client().get("/api/v1/openapi.json").json()
+    # Parsed strictly: a key written twice (which json.loads quietly keeps once) breaks Swagger UI.
+    raw = Client().get("/api/v1/openapi.json").content
+    schema = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
     assert {
         "/api/v1/customers",
         "/api/v1/customers/{customer_id}",
