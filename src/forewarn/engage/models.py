@@ -346,6 +346,18 @@ class Message(models.Model):
         return f"#{self.pk} {self.kind} -> {self.customer_id} ({self.status})"
 
     @property
+    def label(self) -> str:
+        """What the message is, for people: its incident's notice or "fixed", or its trigger's name."""
+        if self.incident_id is not None:
+            assert self.incident is not None
+            part = _("Fixed") if self.kind == "resolved" else _("Notice")
+            return f"{part}: {self.incident.title}"
+        if self.trigger_id is not None:
+            assert self.trigger is not None
+            return self.trigger.name
+        return self.kind
+
+    @property
     def reason_text(self) -> str:
         return Reason.describe(self.reason) if self.reason else ""
 

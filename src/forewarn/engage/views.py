@@ -121,7 +121,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     context = _progress_context(incident)
     context["may_manage"] = actor.may(Perm.INCIDENTS_MANAGE)
     context["recent"] = message_service.message_log(actor=actor, incident_id=incident.pk).select_related(
-        "customer"
+        "customer", "trigger", "incident"
     )[:50]
     context["contacts"] = incident_service.incident_contacts(actor, incident)
     return render_page_or_part(request, "engage/incident.html", "engage/_incident_progress.html", context)
@@ -167,7 +167,7 @@ def message_log(request: HttpRequest) -> HttpResponse:
         reason=chosen["reason"],
         customer_id=_int_or_none(chosen["customer_id"]),
         incident_id=_int_or_none(chosen["incident_id"]),
-    ).select_related("customer")
+    ).select_related("customer", "trigger", "incident")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,

@@ -129,7 +129,8 @@ def test_the_profile_section_lists_decisions_with_their_steps(
 ) -> None:
     api_as(shop).post("/api/v1/events", shipped())
     section = signed_in(olena).get(f"/engage/customers/{maria.pk}/messages/").content.decode()
-    assert "order-shipped" in section
+    assert "Order shipped" in section  # the trigger's name, not its slug
+    assert "order-shipped" not in section
     assert "Марія, замовлення A-1 вже в дорозі." in section
     assert "Consent and channel" in section
     assert "the customer&#x27;s preferred channel" in section
