@@ -132,15 +132,30 @@ class Reads:
 
     planned: bool  # what the customer was told lately and what is queued: digests and caps
     risk: bool  # promotions only
+    # Whether transactional messages in the history count (only under a cap on transactional notices):
+    # most of what a customer is sent is transactional, and a promotion's caps never count it.
+    transactional: bool = True
+
+    def keeps(self, planned: Planned) -> bool:
+        """Whether ``decide`` can be affected by this message in the customer's history."""
+        if not self.planned:
+            return False
+        return (
+            self.transactional
+            or planned.topic != TRANSACTIONAL
+            or (planned.allow_digest and not planned.sent)
+        )
 
 
 def reads(intents: Iterable[Intent], rules: Rules) -> Reads:
     """What ``decide`` will read for these intents under these rules."""
-    planned = risk = False
+    planned = risk = transactional = False
     for intent in intents:
-        planned = planned or intent.allow_digest or any(c.counts(intent.topic) for c in rules.caps)
+        caps = [c for c in rules.caps if c.counts(intent.topic)]
+        planned = planned or intent.allow_digest or bool(caps)
         risk = risk or intent.topic == MARKETING
-    return Reads(planned=planned, risk=risk)
+        transactional = transactional or any(c.counts(TRANSACTIONAL) for c in caps)
+    return Reads(planned=planned, risk=risk, transactional=transactional)
 
 
 # --- quiet hours ---------------------------------------------------------------------------------------

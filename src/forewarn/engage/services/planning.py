@@ -184,6 +184,10 @@ def load_views(
     lookback = max((c.window for c in rules.caps), default=timedelta(0))
     live = Message.objects.filter(customer_id__among=ids, status__in=LIVE_STATUSES).order_by()
     counted = live.filter(Q(send_after__gte=now - lookback) | Q(status=MessageStatus.QUEUED))
+    if not reads.transactional:  # as ``Reads.keeps``: a queued part of a digest still matters
+        counted = counted.exclude(
+            Q(topic=Topic.TRANSACTIONAL) & ~Q(status=MessageStatus.QUEUED, allow_digest=True)
+        )
     columns = counted.values_list(
         "pk", "customer_id", "send_after", "sent_at", "topic", "priority", "status", "channel",
         "allow_digest", "critical",

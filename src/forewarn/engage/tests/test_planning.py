@@ -97,3 +97,20 @@ def test_a_batch_remembers_its_own_decisions_for_the_same_customer(db: None) -> 
     assert (again.status, again.reason) == (MessageStatus.SUPPRESSED, "already_said")
     assert second.status == MessageStatus.QUEUED
     assert second.send_after >= NOON + timedelta(hours=24)
+
+
+def test_a_promotion_reads_no_transactional_history_but_a_queued_digest_part(db: None) -> None:
+    FrequencyCap.objects.create(topic="marketing", limit=1, window_hours=24, active=True)
+    ganna = person("Ганна", "+380671110001")
+    notice = policy.Intent(topic="transactional", priority=90, dedup_key="bill")
+    part = policy.Intent(topic="transactional", priority=60, allow_digest=True)
+    plan([draft(ganna, notice), draft(ganna, part), draft(ganna, service(40))], now=NOON)
+    promotion = policy.Intent(topic="marketing", priority=30)
+    needed = policy.reads([promotion], current_rules())
+    view = load_views([ganna.pk], now=NOON, rules=current_rules(), reads=needed)[ganna.pk]
+    everything = load_views([ganna.pk], now=NOON, rules=current_rules())[ganna.pk]
+    assert len(everything.planned) == 3
+    assert sorted(p.topic for p in view.planned) == ["service", "transactional"]
+    kept = [p for p in everything.planned if needed.keeps(p)]
+    assert sorted(kept, key=lambda p: p.message_id) == sorted(view.planned, key=lambda p: p.message_id)
+    assert view.dedup_keys == {"bill"}  # what was said is known whatever is read for the caps

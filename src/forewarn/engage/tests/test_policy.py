@@ -18,6 +18,7 @@ from forewarn.engage.policy import (
     CustomerView,
     Intent,
     Planned,
+    Reads,
     Rules,
     cap_allows,
     decide,
@@ -371,11 +372,16 @@ def test_what_reads_leaves_out_never_changes_a_decision(intent: Intent, caps: li
     busy = [
         Planned(1, now - timedelta(hours=2), "marketing", 10, sent=True, channel="email"),
         Planned(2, now + timedelta(minutes=3), "service", 20, sent=False, channel="sms", allow_digest=True),
+        Planned(3, now - timedelta(hours=1), "transactional", 90, sent=True, channel="sms"),
+        Planned(4, now + timedelta(minutes=2), "transactional", 90, sent=False, channel="sms"),
+        Planned(
+            5, now + timedelta(minutes=4), "transactional", 70, sent=False, channel="sms", allow_digest=True
+        ),
     ]
     full = maria(planned=busy, risk="detractor", consents={**maria().consents, ("surveys", "sms"): "granted"})
     needed = reads([intent], rules)
     blank = maria(
-        planned=busy if needed.planned else [],
+        planned=[p for p in busy if needed.keeps(p)],
         risk="detractor" if needed.risk else "",
         consents=full.consents,
     )
@@ -384,9 +390,9 @@ def test_what_reads_leaves_out_never_changes_a_decision(intent: Intent, caps: li
 
 def test_a_notice_reads_neither_history_nor_risk_unless_a_cap_counts_it() -> None:
     notice = Intent(topic="transactional", priority=90)
-    assert (
-        reads([notice], RULES) == reads([notice], Rules()) == reads([notice], RULES).__class__(False, False)
-    )
+    assert reads([notice], RULES) == reads([notice], Rules()) == Reads(False, False, transactional=False)
+    assert reads([notice], Rules(caps=(Cap("transactional", 5, timedelta(days=1)),))).transactional
+    assert not reads([promo()], RULES).transactional
     assert reads([notice, promo()], RULES).planned
     assert reads([notice, promo()], RULES).risk
     assert reads([Intent(topic="service", allow_digest=True)], Rules()).planned
