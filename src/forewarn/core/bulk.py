@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager
 from itertools import chain
 from typing import Any
 
@@ -55,6 +55,16 @@ class Rows:
             self.fields.append(f)
         assert meta.pk is not None
         self.db = connections[DEFAULT_DB_ALIAS]
+        # How each column that needs it is prepared, a whole column at a time.
+        self._work: list[tuple[int, Callable[[Sequence[Any], Any], list[Any]]]] = []
+        for at, f in enumerate(self.fields):
+            kind = f.get_internal_type()
+            if kind in self.REPEATED:
+                self._work.append((at, _each_value_once(f.get_db_prep_save)))
+            elif kind == "JSONField":
+                self._work.append((at, _each_document_once(f.get_db_prep_save)))
+            elif kind not in self.PLAIN:
+                self._work.append((at, _every_value(f.get_db_prep_save)))
         ops = self.db.ops
         on_conflict = OnConflict.IGNORE if ignore_conflicts else None
         table = ops.quote_name(meta.db_table)
@@ -83,24 +93,15 @@ class Rows:
         return next(f for f in self.fields if f.name == name).get_db_prep_save(value, self.db)
 
     def prepare(self, rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
-        work: list[tuple[int, Callable[[Any, Any], Any]]] = []
-        for i, f in enumerate(self.fields):
-            kind = f.get_internal_type()
-            if kind in self.REPEATED:
-                work.append((i, _once_each(f.get_db_prep_save)))
-            elif kind == "JSONField":
-                work.append((i, _once_per_object(f.get_db_prep_save)))
-            elif kind not in self.PLAIN:
-                work.append((i, f.get_db_prep_save))
-        if not work:
-            return list(rows)
-        prepared: list[Sequence[Any]] = []
-        for row in rows:
-            values = list(row)
-            for i, prepare in work:
-                values[i] = prepare(values[i], self.db)
-            prepared.append(values)
-        return prepared
+        """Every value as the database takes it, column by column: a column of plain values (text,
+        numbers, keys) is passed through, each distinct time stamp or JSON value is prepared once."""
+        rows = rows if isinstance(rows, list) else list(rows)
+        if not rows or not self._work:
+            return rows
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        for at, prepare in self._work:
+            columns[at] = prepare(columns[at], self.db)
+        return list(zip(*columns, strict=True))
 
     def insert(self, rows: Iterable[Sequence[Any]], *, prepared: bool = False) -> None:
         """Insert with multi-row statements (fewer round trips than one statement per row)."""
@@ -177,37 +178,66 @@ class Rows:
                 cursor.executemany(self.update_sql, prepared)
 
 
-def _once_each(prepare: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """``prepare`` for a value repeated down a column, remembering each distinct value's result."""
-    seen: dict[Any, Any] = {}
-
-    def prepared(value: Any, db: Any) -> Any:
-        try:
-            return seen[value]
-        except KeyError:
-            seen[value] = result = prepare(value, db)
-            return result
-
-    return prepared
+Prepare = Callable[[Any, Any], Any]
 
 
-def _once_per_object(prepare: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """``prepare`` for JSON values, which rows often share (one context, one trail): each distinct value
-    is encoded once. Hashable values are told apart by value; others by identity, which is safe because
-    every row, and so every value, stays alive while a batch is prepared."""
-    seen: dict[Any, Any] = {}
+def _every_value(prepare: Prepare) -> Callable[[Sequence[Any], Any], list[Any]]:
+    def column(values: Sequence[Any], db: Any) -> list[Any]:
+        return [prepare(value, db) for value in values]
 
-    def prepared(value: Any, db: Any) -> Any:
-        key = value if isinstance(value, str | int | float | tuple | None) else ("id", id(value))
-        try:
-            return seen[key]
-        except (KeyError, TypeError):
-            result = prepare(value, db)
-            with suppress(TypeError):  # a tuple holding something unhashable is simply not remembered
-                seen[key] = result
-            return result
+    return column
 
-    return prepared
+
+def _each_value_once(prepare: Prepare) -> Callable[[Sequence[Any], Any], list[Any]]:
+    """For a column whose values repeat (the time stamp of a chunk, a date of birth): each distinct
+    value is prepared once."""
+
+    def column(values: Sequence[Any], db: Any) -> list[Any]:
+        seen: dict[Any, Any] = {}
+        out = []
+        for value in values:
+            try:
+                out.append(seen[value])
+            except KeyError:
+                seen[value] = result = prepare(value, db)
+                out.append(result)
+        return out
+
+    return column
+
+
+def _each_document_once(prepare: Prepare) -> Callable[[Sequence[Any], Any], list[Any]]:
+    """For JSON, which rows often share (one context, one trail): each distinct value is encoded once.
+    Text and tuples of text (a trail of steps) are told apart by value; anything else by identity, which
+    is safe because every value stays alive while its column is prepared. (Numbers are not compared by
+    value: True == 1, yet they are different JSON.)"""
+
+    def column(values: Sequence[Any], db: Any) -> list[Any]:
+        by_value: dict[Any, Any] = {}
+        by_identity: dict[int, Any] = {}
+        out = []
+        for value in values:
+            seen, key = (by_value, value) if _text_only(value) else (by_identity, id(value))
+            try:
+                result = seen[key]
+            except KeyError:
+                seen[key] = result = prepare(value, db)
+            out.append(result)
+        return out
+
+    return column
+
+
+def _text_only(value: Any) -> bool:
+    """Whether a value is text, or tuples of text as deep as a trail goes (tuples of tuples)."""
+    if isinstance(value, str):
+        return True
+    if type(value) is not tuple:
+        return False
+    return all(
+        isinstance(item, str) or (type(item) is tuple and all(isinstance(x, str) for x in item))
+        for item in value
+    )
 
 
 # Columns whose converted values are immutable and repeat down a column (a few quiet-hour settings, the

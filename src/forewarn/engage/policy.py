@@ -181,7 +181,8 @@ def next_allowed_time(moment: datetime, zone: ZoneInfo, start: time, end: time) 
 
     Works on the customer's wall clock: the window ends at ``end`` local time on the right day, whatever
     the offset is that day. If ``end`` does not exist that day (clocks jumped over it), the window ends
-    at the first instant after the jump; if it exists twice (clocks went back), at its first occurrence.
+    at the first instant after the jump; if it exists twice (clocks went back), at its first occurrence,
+    or at its second for a moment in the repeated hour that is quiet again.
     """
     local = moment.astimezone(zone)
     if not in_quiet_hours(local.time().replace(tzinfo=None), start, end):
@@ -192,6 +193,10 @@ def next_allowed_time(moment: datetime, zone: ZoneInfo, start: time, end: time) 
         day = day + timedelta(days=1)
     wall_end = datetime.combine(day, end)
     candidate = wall_end.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if candidate < moment:
+        # Clocks went back and the quiet wall-clock time comes round again: it is the second time the
+        # window ends that counts, after the repeated hour.
+        candidate = wall_end.replace(tzinfo=zone, fold=1).astimezone(UTC)
     if candidate.astimezone(zone).replace(tzinfo=None) != wall_end:
         # ``end`` falls in a spring-forward gap: the window ends when the clocks jump, the first
         # instant between the gap's two readings that is no longer quiet.

@@ -279,6 +279,14 @@ def test_a_window_ending_in_the_repeated_hour_ends_at_its_first_occurrence() -> 
     assert allowed == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
 
 
+def test_quiet_hours_that_come_round_again_in_the_repeated_hour_end_the_second_time() -> None:
+    # London goes from 02:00 summer time back to 01:00 on 25 October 2026. At the second 01:00 a window
+    # of 00:00-01:01 is quiet again, and it ends at the second 01:01, not at the first (already past).
+    second_one = datetime(2026, 10, 25, 1, 0, tzinfo=UTC)
+    allowed = next_allowed_time(second_one, ZoneInfo("Europe/London"), time(0, 0), time(1, 1))
+    assert allowed == datetime(2026, 10, 25, 1, 1, tzinfo=UTC)
+
+
 # --- caps: properties ----------------------------------------------------------------------------------
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
