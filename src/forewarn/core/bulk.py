@@ -208,16 +208,15 @@ def _each_value_once(prepare: Prepare) -> Callable[[Sequence[Any], Any], list[An
 
 def _each_document_once(prepare: Prepare) -> Callable[[Sequence[Any], Any], list[Any]]:
     """For JSON, which rows often share (one context, one trail): each distinct value is encoded once.
-    Text and tuples of text (a trail of steps) are told apart by value; anything else by identity, which
-    is safe because every value stays alive while its column is prepared. (Numbers are not compared by
-    value: True == 1, yet they are different JSON.)"""
+    Text is told apart by value, anything else by identity, which is exact (True == 1, yet they are
+    different JSON) and safe, because every value stays alive while its column is prepared. Callers
+    whose rows hold equal documents as different objects can intern them (``planning`` does)."""
 
     def column(values: Sequence[Any], db: Any) -> list[Any]:
-        by_value: dict[Any, Any] = {}
-        by_identity: dict[int, Any] = {}
+        seen: dict[Any, Any] = {}
         out = []
         for value in values:
-            seen, key = (by_value, value) if _text_only(value) else (by_identity, id(value))
+            key = value if type(value) is str else id(value)
             try:
                 result = seen[key]
             except KeyError:
@@ -226,18 +225,6 @@ def _each_document_once(prepare: Prepare) -> Callable[[Sequence[Any], Any], list
         return out
 
     return column
-
-
-def _text_only(value: Any) -> bool:
-    """Whether a value is text, or tuples of text as deep as a trail goes (tuples of tuples)."""
-    if isinstance(value, str):
-        return True
-    if type(value) is not tuple:
-        return False
-    return all(
-        isinstance(item, str) or (type(item) is tuple and all(isinstance(x, str) for x in item))
-        for item in value
-    )
 
 
 # Columns whose converted values are immutable and repeat down a column (a few quiet-hour settings, the

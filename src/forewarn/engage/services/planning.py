@@ -322,16 +322,29 @@ DECISION_FIELDS = [
 DECISION_AT = [NEW_COLUMNS.index(name) for name in DECISION_FIELDS]
 
 
-def _row(draft: Draft, decision: policy.Decision, status: str, trail: list[Any], now: datetime) -> list[Any]:
-    """A new message's values; the trail and fallbacks as tuples, so that the many rows that share one
-    (everyone "ok" on sms) have their JSON encoded once (``Rows`` remembers hashable values)."""
+def _row(
+    draft: Draft,
+    decision: policy.Decision,
+    status: str,
+    trail: list[Any],
+    now: datetime,
+    *,
+    interned: dict[tuple[Any, ...], tuple[Any, ...]],
+) -> list[Any]:
+    """A new message's values. Its trail and fallbacks are interned: rows whose trail is the same
+    (everyone "ok" on sms) share one object, which ``Rows`` then encodes once."""
     intent = draft.intent
+    trail_of = tuple(trail)
+    if draft.existing is None:  # a trail read back from the database holds lists, not tuples
+        trail_of = interned.setdefault(trail_of, trail_of)
+    fallbacks = tuple(decision.fallbacks)
+    fallbacks = interned.setdefault(fallbacks, fallbacks)
     return [
         draft.customer_id, draft.trigger_id, draft.event_id, draft.incident_id, draft.kind, intent.topic,
         intent.priority, intent.critical, intent.allow_digest, intent.when_late, draft.when_bumped,
-        decision.variant, "", decision.channel, decision.address, tuple(decision.fallbacks), "", "",
+        decision.variant, "", decision.channel, decision.address, fallbacks, "", "",
         draft.context, intent.dedup_key if status in LIVE_STATUSES else "", status, decision.reason,
-        tuple(trail), now,
+        trail_of, now,
         decision.send_after or now, decision.expires_at, decision.digest_into, 0, "", None, "", "", None,
         None, "",
     ]  # fmt: skip
@@ -353,6 +366,7 @@ def plan(drafts: Sequence[Draft], *, now: datetime, rules: policy.Rules | None =
     bumped_existing: list[tuple[int, str]] = []
     # A broadcast shares one intent and one set of words among all its drafts: complete each pair once.
     intents: dict[tuple[int, int], policy.Intent] = {}
+    interned: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for n, draft in enumerate(drafts):
         view = views.get(draft.customer_id)
         if view is None:
@@ -369,7 +383,7 @@ def plan(drafts: Sequence[Draft], *, now: datetime, rules: policy.Rules | None =
         status = STATUS_OF[decision.outcome]
         trail = [*draft.existing.trail, *decision.trail] if draft.existing is not None else decision.trail
         result.counts[status] += 1
-        row = _row(draft, decision, status, trail, now)
+        row = _row(draft, decision, status, trail, now, interned=interned)
         temp_id = draft.existing.pk if draft.existing is not None else -(n + 1)
         if status in {MessageStatus.QUEUED, MessageStatus.MERGED}:
             _remember(view, intent, decision, status, temp_id)
