@@ -173,7 +173,7 @@ def in_quiet_hours(local: time, start: time, end: time) -> bool:
 
 def _wall(moment: datetime, zone: ZoneInfo) -> time:
     local = moment.astimezone(zone)
-    return local.time().replace(tzinfo=None)
+    return local.time()  # time() is the naive wall-clock reading (timetz() would keep the zone)
 
 
 def next_allowed_time(moment: datetime, zone: ZoneInfo, start: time, end: time) -> datetime:
@@ -185,11 +185,12 @@ def next_allowed_time(moment: datetime, zone: ZoneInfo, start: time, end: time) 
     or at its second for a moment in the repeated hour that is quiet again.
     """
     local = moment.astimezone(zone)
-    if not in_quiet_hours(local.time().replace(tzinfo=None), start, end):
+    wall = local.time()
+    if not in_quiet_hours(wall, start, end):
         return moment
     day = local.date()
     # In a wrapping window, the evening part ends tomorrow; the early-morning part ends today.
-    if start > end and local.time().replace(tzinfo=None) >= start:
+    if start > end and wall >= start:
         day = day + timedelta(days=1)
     wall_end = datetime.combine(day, end)
     candidate = wall_end.replace(tzinfo=zone, fold=0).astimezone(UTC)
@@ -254,34 +255,33 @@ def next_cap_slot(times: Sequence[datetime], at: datetime, limit: int, window: t
 # --- the gate ------------------------------------------------------------------------------------------
 
 
-def _consent_reason(consents: dict[tuple[str, str], str], topic: str, channel: str) -> str:
-    answer = consents.get((topic, channel))
-    if answer == "denied":
-        return "consent_denied"
-    if answer is None and topic in OPT_IN_TOPICS:
-        return "consent_missing"
-    return ""
-
-
 def choose_channels(view: CustomerView, intent: Intent, rules: Rules, trail: Trail) -> list[str]:
-    """Channels the message may go through, best first: the preferred one, then the fallback chain."""
+    """Channels the message may go through, best first: the preferred one, then the fallback chain.
+    A channel needs consent for the topic (a recorded yes for opt-in topics, no recorded no for the
+    others), an address, an address not on a suppression list, and words for it."""
     order: list[str] = []
     if view.preferred_channel in rules.fallback_chain:
         order.append(view.preferred_channel)
     order.extend(c for c in rules.fallback_chain if c != view.preferred_channel)
+    consents, addresses, topic = view.consents, view.addresses, intent.topic
+    opt_in = topic in OPT_IN_TOPICS
     usable: list[str] = []
     for channel in order:
-        reason = _consent_reason(view.consents, intent.topic, channel)
-        if not reason and channel not in view.addresses:
+        answer = consents.get((topic, channel))
+        if answer == "denied":
+            reason = "consent_denied"
+        elif answer is None and opt_in:
+            reason = "consent_missing"
+        elif channel not in addresses:
             reason = "no_address"
-        if not reason and channel in view.suppressed_channels:
+        elif channel in view.suppressed_channels:
             reason = "address_suppressed"
-        if not reason and intent.channels is not None and channel not in intent.channels:
+        elif intent.channels is not None and channel not in intent.channels:
             reason = "no_template"
-        if reason:
-            trail.append(("channel", "skip", reason, channel))
         else:
             usable.append(channel)
+            continue
+        trail.append(("channel", "skip", reason, channel))
     return usable
 
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from forewarn.core.bulk import Rows, fetch
+from forewarn.core.lookups import Keys
 from forewarn.core.vocab import Topic
 from forewarn.customers.models import Consent, Customer, Identity, full_name_of
 from forewarn.engage import policy
@@ -155,7 +156,7 @@ def load_views(
     the models' default orderings are cleared, each would cost a sort of every row read). ``reads``
     leaves out what the decisions to come will not look at (a notice needs no caps' history)."""
     views: dict[int, policy.CustomerView] = {}
-    customers = Customer.objects.filter(pk__among=frozenset(customer_ids)).order_by()
+    customers = Customer.objects.filter(pk__among=Keys(customer_ids)).order_by()
     for pk, zone, q_start, q_end, preferred in fetch(
         customers.values_list("pk", "time_zone", "quiet_hours_start", "quiet_hours_end", "preferred_channel")
     ):
@@ -172,13 +173,13 @@ def load_views(
     risky = customers.filter(attributes__has_any_keys=RISK_KEYS).values_list("pk", "attributes")
     for pk, attributes in fetch(risky) if reads.risk else ():
         views[pk].risk = risk_of(attributes or {}, now)
-    ids = frozenset(views)
+    ids = Keys(views)
     consents = Consent.objects.filter(customer_id__among=ids).order_by()
     for cid, topic, channel, status in fetch(
         consents.values_list("customer_id", "topic", "channel", "status")
     ):
         views[cid].consents[(topic, channel)] = status
-    for cid, addresses in addresses_of(ids).items():
+    for cid, addresses in addresses_of(views.keys()).items():
         views[cid].addresses = addresses
     _load_suppressions(views)
     lookback = max((c.window for c in rules.caps), default=timedelta(0))
@@ -203,7 +204,7 @@ def load_views(
         )
     keyed = live.exclude(dedup_key="")
     if dedup_keys is not None:
-        keyed = keyed.filter(dedup_key__among=frozenset(dedup_keys))
+        keyed = keyed.filter(dedup_key__among=Keys(dedup_keys))
     for cid, key in fetch(keyed.values_list("customer_id", "dedup_key")):
         views[cid].dedup_keys.add(key)
     return views
@@ -211,28 +212,23 @@ def load_views(
 
 def addresses_of(customer_ids: Collection[int]) -> dict[int, dict[str, str]]:
     """Where each customer can be reached, per channel: the primary identity of a kind, else the oldest."""
-    best: dict[tuple[int, str], tuple[bool, int, str]] = {}
-    # No condition on the kind: with one, the planner would walk the (kind, value) index over every
-    # customer's identities instead of the customer index over these customers' few.
-    for cid, kind, value, primary, pk in fetch(
-        Identity.objects.filter(customer_id__among=frozenset(customer_ids))
-        .order_by()
-        .values_list("customer_id", "kind", "value", "is_primary", "id")
-    ):
-        channel = CHANNEL_OF_IDENTITY.get(kind)
-        if channel is None:
-            continue
-        held = best.get((cid, channel))
-        if held is None or (not held[0], held[1]) > (not primary, pk):
-            best[(cid, channel)] = (primary, pk, value)
     found: dict[int, dict[str, str]] = defaultdict(dict)
-    for (cid, channel), (_primary, _pk, value) in best.items():
-        found[cid][channel] = value
+    # Sorted by the database, first of each kind first. No condition on the kind: with one, SQLite
+    # would walk the (kind, value) index over every customer's identities, not these customers' few.
+    rows = (
+        Identity.objects.filter(customer_id__among=Keys(customer_ids))
+        .order_by("customer_id", "kind", "-is_primary", "id")
+        .values_list("customer_id", "kind", "value")
+    )
+    for cid, kind, value in fetch(rows):
+        channel = CHANNEL_OF_IDENTITY.get(kind)
+        if channel is not None:
+            found[cid].setdefault(channel, value)
     return found
 
 
 def _load_suppressions(views: dict[int, policy.CustomerView]) -> None:
-    ids = frozenset(views)
+    ids = Keys(views)
     scopes: dict[int, set[str]] = defaultdict(set)
     for cid, scope in fetch(
         Suppression.objects.filter(customer_id__among=ids).order_by().values_list("customer_id", "scope")
@@ -250,7 +246,7 @@ def _load_suppressions(views: dict[int, policy.CustomerView]) -> None:
     if not reached:
         return
     listed = fetch(
-        Suppression.objects.filter(customer__isnull=True, address__among=frozenset(reached))
+        Suppression.objects.filter(customer__isnull=True, address__among=Keys(reached))
         .order_by()
         .values_list("channel", "address")
     )
@@ -570,7 +566,7 @@ def _move_bumped(victims: list[tuple[int, str]], *, now: datetime, rules: policy
             [[m.status, m.reason, m.trail, m.pk] for m in dropped]
         )
     # Out of the way while they are planned again (their new decision, trail included, replaces this).
-    Message.objects.filter(pk__among={d.existing.pk for d in again if d.existing}).update(
+    Message.objects.filter(pk__among=Keys(d.existing.pk for d in again if d.existing)).update(
         status=MessageStatus.DROPPED
     )
     if again:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from conftest import SYSTEM
 
+from forewarn.core.lookups import Keys
 from forewarn.customers.models import Customer
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.engage import policy
@@ -41,6 +42,7 @@ def test_among_finds_exactly_the_listed_keys_and_codes(db: None) -> None:
     chosen = [people[1].pk, people[3].pk, 10**9]
     assert sorted(Customer.objects.filter(pk__among=chosen).values_list("pk", flat=True)) == chosen[:2]
     assert Customer.objects.filter(pk__among=[]).count() == 0
+    assert sorted(Customer.objects.filter(pk__among=Keys(chosen)).values_list("pk", flat=True)) == chosen[:2]
     codes = ["+380671110002", "+380671110004"]
     found = Customer.objects.filter(identities__value__among=codes).values_list("given_name", flat=True)
     assert sorted(found) == ["P2", "P4"]
