@@ -1,4 +1,6 @@
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 
 from forewarn.accounts import views as account_views
@@ -16,6 +18,8 @@ api.add_router("/", engage_router)
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("health", core_views.health, name="health"),
+    # Pages without the icon link (the API docs) still ask for /favicon.ico.
+    path("favicon.ico", RedirectView.as_view(url=static("forewarn/favicon.svg"), permanent=True)),
     path("login/", account_views.StaffLoginView.as_view(), name="login"),
     path("logout/", account_views.logout_view, name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -154,7 +154,10 @@ def _person(rng: random.Random, fakers: dict[str, Faker], n: int) -> dict[str, s
     fake = fakers[locale]
     female = rng.random() < 0.5
     given = fake.first_name_female() if female else fake.first_name_male()
-    family = fake.last_name_female() if female and locale in {"uk_UA", "ru_RU"} else fake.last_name()
+    # Ukrainian and Russian family names have a gender (Громов, Громова): pick the one that goes with
+    # the given name; the plain list mixes both.
+    gendered = fake.last_name_female() if female else fake.last_name_male()
+    family = gendered if locale in {"uk_UA", "ru_RU"} else fake.last_name()
     middle = ""
     if locale in {"uk_UA", "ru_RU"} and rng.random() < 0.6:
         middle = fake.middle_name_female() if female else fake.middle_name_male()

@@ -8,8 +8,11 @@ say what was sent, deferred or suppressed, and why.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
 
 from forewarn.core.vocab import Channel, Language, Topic
@@ -132,6 +135,14 @@ class Trigger(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def wait_text(self) -> str:
+        """The wait in words, in the reader's language ("3 days", "2 hours, 30 minutes"); "" for none."""
+        if not self.wait_seconds:
+            return ""
+        start = datetime(2000, 1, 1, tzinfo=UTC)
+        return timeuntil(start + timedelta(seconds=self.wait_seconds), start, depth=2)
 
 
 class Variant(models.TextChoices):

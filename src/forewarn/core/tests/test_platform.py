@@ -122,3 +122,9 @@ def test_english_dates_read_day_month_year_on_a_24_hour_clock() -> None:
         assert formats.date_format(moment, "SHORT_DATE_FORMAT") == "23.11.2026"
     with translation.override("uk"):
         assert formats.date_format(moment, "SHORT_DATE_FORMAT") == "23.11.2026"
+
+
+def test_the_icon_is_served_where_browsers_look_for_it() -> None:
+    answer = Client().get("/favicon.ico", follow=True)
+    assert answer.status_code == 200
+    assert b"<svg" in b"".join(answer.streaming_content if answer.streaming else [answer.content])
