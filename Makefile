@@ -13,7 +13,7 @@ DEMO_CUSTOMERS ?= 3000
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/forewarn
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev lint check-postgres check-chromium test-sqlite test-postgres bench messages clean
+.PHONY: run test install install-dev lint check-postgres check-chromium test-sqlite test-postgres bench bench-pii messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Forewarn needs Python 3.11 or newer")'
@@ -60,6 +60,11 @@ test: lint test-sqlite test-postgres
 
 bench: install-dev
 	$(BIN)/python bench/import_customers.py
+
+# Presidio is installed for this benchmark only (the pii-bench extra), never for the service or its tests.
+bench-pii: install-dev
+	$(BIN)/python -m pip install --quiet -e '.[dev,pii-bench]'
+	$(BIN)/python bench/pii.py
 
 messages: install-dev
 	cd src/forewarn && FOREWARN_DATA_DIR=$$(mktemp -d) ../../$(BIN)/django-admin makemessages -l uk -l ru --no-obsolete --ignore 'tests/*' --ignore '*/tests/*' --settings forewarn.settings
