@@ -57,6 +57,13 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+# Keys that encrypt personal values found in text (AES-256-GCM): FOREWARN_PII_KEYS is a comma-separated
+# list of ``id:base64-key``; the first encrypts, every one decrypts. Without it the keys live in
+# ``var/pii_keys`` (generated on first use, one ``id base64-key`` per line, newest first); ``forewarn
+# privacy new-key`` and ``forewarn privacy reencrypt`` rotate them (README, "Personal data").
+FOREWARN_PII_KEYS = env_str("PII_KEYS", "")
+FOREWARN_PII_KEY_FILE = DATA_DIR / "pii_keys"
 DEBUG = env_bool("DEBUG", default=False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -73,6 +80,7 @@ INSTALLED_APPS = [
     "axes",
     "forewarn.core",
     "forewarn.accounts",
+    "forewarn.privacy",
     "forewarn.customers",
     "forewarn.channels",
     "forewarn.engage",

@@ -10,10 +10,12 @@ from forewarn.core.api import api
 from forewarn.customers.api import router as customers_router
 from forewarn.engage import views as engage_views
 from forewarn.engage.api import router as engage_router
+from forewarn.privacy.api import router as privacy_router
 
 api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
 api.add_router("/", engage_router)
+api.add_router("/", privacy_router)
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -28,6 +30,7 @@ urlpatterns = [
     # Anything else under the API answers in the API's error shape, not with an HTML page.
     re_path(r"^api/", core_views.api_not_found),
     path("customers/", include("forewarn.customers.urls")),
+    path("privacy/", include("forewarn.privacy.urls")),
     path("engage/", include("forewarn.engage.urls")),
     path("u/<str:token>/", engage_views.unsubscribe, name="unsubscribe"),
 ]

@@ -34,6 +34,12 @@ class Perm:
     POLICY_MANAGE = "policy.manage"
     INCIDENTS_MANAGE = "incidents.manage"
     EVENTS_SEND = "events.send"
+    # Personal data: see one masked value in the clear (with a reason, audited); read the audit log;
+    # export or erase everything held about a person.
+    PII_REVEAL = "pii.reveal"
+    AUDIT_VIEW = "audit.view"
+    PERSONAL_DATA_EXPORT = "personal_data.export"
+    PERSONAL_DATA_ERASE = "personal_data.erase"
 
 
 ALL_PERMISSIONS: frozenset[str] = frozenset(value for name, value in vars(Perm).items() if name.isupper())
@@ -51,6 +57,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.ENGAGE_VIEW,
             Perm.TRIGGERS_MANAGE,
             Perm.INCIDENTS_MANAGE,
+            # A supervisor handles the cases where a card or passport number has to be read back.
+            Perm.PII_REVEAL,
         }
     ),
     # Agents correct contact details and record what a customer said about consent on a call.

@@ -11,4 +11,9 @@ class ChannelsConfig(AppConfig):
     verbose_name = _("Channels")
 
     def ready(self) -> None:
+        from forewarn.channels.personal_data import HOLDER  # noqa: PLC0415 - models are loaded by now
+        from forewarn.privacy.services.subjects import register  # noqa: PLC0415
+
+        register(HOLDER)
+
         checks.register(check_providers)

@@ -17,6 +17,7 @@ SECTIONS = [
     ("incidents", _("Incidents"), "engage:incidents", Perm.ENGAGE_VIEW),
     ("messages", _("Messages"), "engage:messages", Perm.ENGAGE_VIEW),
     ("triggers", _("Triggers"), "engage:triggers", Perm.ENGAGE_VIEW),
+    ("audit", _("Audit log"), "privacy:audit", Perm.AUDIT_VIEW),
 ]
 
 

@@ -6,3 +6,9 @@ class CustomersConfig(AppConfig):
     name = "forewarn.customers"
     label = "customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from forewarn.customers.services.personal_data import HOLDER  # noqa: PLC0415 - models are loaded by now
+        from forewarn.privacy.services.subjects import register  # noqa: PLC0415
+
+        register(HOLDER)

@@ -46,6 +46,7 @@ class Customer(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         MERGED = "merged", _("Merged into another profile")
+        ERASED = "erased", _("Erased on request")
 
     given_name = models.CharField(_("given name"), max_length=100, blank=True)
     middle_name = models.CharField(_("middle name"), max_length=100, blank=True)

@@ -6,3 +6,9 @@ class EngageConfig(AppConfig):
     name = "forewarn.engage"
     label = "engage"
     verbose_name = _("Proactive messages")
+
+    def ready(self) -> None:
+        from forewarn.engage.services.personal_data import HOLDER  # noqa: PLC0415 - models are loaded by now
+        from forewarn.privacy.services.subjects import register  # noqa: PLC0415
+
+        register(HOLDER)

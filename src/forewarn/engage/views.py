@@ -22,11 +22,13 @@ from forewarn.core.vocab import Channel, Language, Topic
 from forewarn.core.web import actor_for, public_view, render_page_or_part, staff_view
 from forewarn.customers.models import Customer, Segment
 from forewarn.customers.services.profiles import get_customer_for
-from forewarn.engage.models import Incident, MessageStatus, Variant, WhenBumped, WhenLate
+from forewarn.engage.models import Event, Incident, MessageStatus, Variant, WhenBumped, WhenLate
 from forewarn.engage.reasons import Reason
+from forewarn.engage.services import events as event_service
 from forewarn.engage.services import incidents as incident_service
 from forewarn.engage.services import messages as message_service
 from forewarn.engage.services import triggers as trigger_service
+from forewarn.privacy.services.protect import leaves, values_in
 
 PAGE_SIZE = 50
 LOG_FILTERS = ("status", "channel", "topic", "kind", "reason", "customer_id", "incident_id")
@@ -123,7 +125,8 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     context["recent"] = message_service.message_log(actor=actor, incident_id=incident.pk).select_related(
         "customer", "trigger", "incident"
     )[:50]
-    context["contacts"] = incident_service.incident_contacts(actor, incident)
+    context["contacts"] = _with_hidden(list(incident_service.incident_contacts(actor, incident)))
+    context["may_reveal"] = actor.may(Perm.PII_REVEAL)
     return render_page_or_part(request, "engage/incident.html", "engage/_incident_progress.html", context)
 
 
@@ -187,7 +190,19 @@ def customer_messages(request: HttpRequest, customer_id: int) -> HttpResponse:
     actor = actor_for(request)
     customer = get_customer_for(actor, customer_id)
     rows = message_service.customer_messages(actor, customer)
-    return render(request, "engage/_customer_messages.html", {"rows": rows, "customer": customer})
+    events = _with_hidden(list(event_service.recent_events(actor, customer)))
+    context = {"rows": rows, "customer": customer, "events": events, "may_reveal": actor.may(Perm.PII_REVEAL)}
+    return render(request, "engage/_customer_messages.html", context)
+
+
+def _with_hidden(events: list[Event]) -> list[Event]:
+    """Each event with the masked values in its payload (``hidden``) and its payload's leaves (``fields``),
+    so the page marks each mask and offers its reveal to those who may."""
+    hidden = values_in("engage.event", [e.pk for e in events])
+    for event in events:
+        event.hidden = hidden.get(str(event.pk), [])  # type: ignore[attr-defined]
+        event.fields = leaves(event.payload)  # type: ignore[attr-defined]
+    return events
 
 
 @staff_view

@@ -14,6 +14,7 @@ runs at megabytes per second in one Python process (``bench/pii.py``).
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -303,11 +304,15 @@ def _classify(  # noqa: PLR0911, PLR0912 - one answer per kind, in the order the
 def _numbers(text: str, hay: str, out: list[Found]) -> None:
     latin = _CYRILLIC_RE.search(text) is None
     floor = 0
+    # Values other scanners found (a passport by its letters, an email) end a label's reach too.
+    others = sorted(f.end for f in out)
     for run in _NUMBER_RE.finditer(text):
         written_run = run.group(0)
         if len(written_run) < 6:
             continue
         base = run.start()
+        if others and others[0] <= base:
+            floor = max(floor, others[bisect.bisect_right(others, base) - 1])
         if _CARD_SHAPE.fullmatch(written_run):
             # Four groups of four are one card number or nothing: never a phone in its last three groups.
             digits = re.sub(r"\D", "", written_run)

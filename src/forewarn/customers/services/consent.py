@@ -18,6 +18,7 @@ from forewarn.core.errors import FieldError, ValidationFailed
 from forewarn.core.vocab import Channel, Topic
 from forewarn.customers.models import Consent, ConsentChange, Customer
 from forewarn.customers.services.profiles import ConsentIn, clean_consents, require_active
+from forewarn.privacy.services.protect import mask_text, store_values
 
 
 def apply_consents(
@@ -38,6 +39,9 @@ def apply_consents(
     if errors:
         raise ValidationFailed(errors)
     at = moment or clock.now()
+    # What a person said on a call can hold their card or passport number: the note keeps masks only.
+    note, hidden = mask_text(note[:255], "note")
+    note, hidden = note[:255], [h for h in hidden if h.end <= 255]
     current = {(c.topic, c.channel): c for c in customer.consents.all()}
     changes: list[ConsentChange] = []
     with transaction.atomic():
@@ -67,12 +71,14 @@ def apply_consents(
                     previous=previous,
                     status=item.status,
                     source=source,
-                    note=note[:255],
+                    note=note,
                     actor_id=actor.user_id,
                     changed_at=at,
                 )
             )
         ConsentChange.objects.bulk_create(changes)
+        if hidden:
+            store_values(("customers.consent_change", c.pk, customer.pk, hidden) for c in changes)
     return changes
 
 

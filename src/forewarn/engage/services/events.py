@@ -40,6 +40,7 @@ from forewarn.engage.models import (
 )
 from forewarn.engage.services import triggers as trigger_service
 from forewarn.engage.services.planning import plan
+from forewarn.privacy.services.protect import Hidden, mask_payload, store_values
 
 MAX_BATCH = 1000
 # How a customer may be named in an event: any identity, the external (CRM) id, or Forewarn's own id.
@@ -236,6 +237,7 @@ def _store_and_act(
     resolver = _Resolver(fresh)
     sources: dict[str, EventSource] = {}
     rows: list[tuple[int, Event]] = []
+    hidden: dict[int, list[Hidden]] = {}
     with transaction.atomic():
         for i, refs in fresh:
             item = items[i]
@@ -260,6 +262,8 @@ def _store_and_act(
                 for ref in refs:
                     resolver.found[ref] = customer_id
                 resolver.active[customer_id] = customer_id
+            # Personal values in the payload are masked before it is stored (privacy.services.protect).
+            payload, hidden[i] = mask_payload(item.payload)
             rows.append(
                 (
                     i,
@@ -270,7 +274,7 @@ def _store_and_act(
                         occurred_at=item.occurred_at or now,
                         received_at=now,
                         customer_id=customer_id,
-                        payload=item.payload,
+                        payload=payload,
                     ),
                 )
             )
@@ -296,11 +300,18 @@ def _store_and_act(
                     outcomes[i].status = "duplicate"
         for i, event in stored:
             outcomes[i].event_id = event.pk
+        store_values(("engage.event", e.pk, e.customer_id, hidden[i]) for i, e in stored if hidden[i])
         if stored:
             # The job commits with the events: none is lost, and the answer does not wait for the triggers.
             from forewarn.engage.tasks import process_events  # noqa: PLC0415 - tasks import services
 
             process_events.enqueue([e.pk for _i, e in stored])
+
+
+def recent_events(actor: Actor, customer: Customer, limit: int = 20) -> list[Event]:
+    """What the customer's journey said lately (payloads as stored: masked), newest first."""
+    actor.require(Perm.ENGAGE_VIEW)
+    return list(Event.objects.filter(customer=customer).order_by("-occurred_at", "-pk")[:limit])
 
 
 @transaction.atomic
