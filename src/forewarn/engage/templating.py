@@ -4,6 +4,11 @@ nothing else (no attribute games, no imports, no file access), and a mistake is 
 Variables: ``customer`` (first_name, full_name, language, city, attributes), ``payload`` (the event's),
 ``event`` (type, occurred_at), ``incident`` (title, area, since), ``offer`` (the trigger's extras) and
 ``local`` (a time in the customer's zone: ``{{ local(payload.departure) }}``).
+
+A payload is stored with personal values masked (privacy), and a template prints the masks. Only
+``{{ payload.card|unmasked }}`` asks for the original: it leaves a placeholder per value in the words, which
+the sender opens for the provider if, and only if, the value belongs to the person the message goes to
+(``privacy.services.outbound``); the words Forewarn stores keep the masks.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from forewarn.core.errors import FieldError
+from forewarn.privacy.services.outbound import unmasked
 
 
 class _Lenient(Undefined):
@@ -31,6 +37,7 @@ def _environment(*, strict: bool) -> ImmutableSandboxedEnvironment:
         undefined=StrictUndefined if strict else _Lenient,
         keep_trailing_newline=False,
     )
+    env.filters["unmasked"] = unmasked
     env.filters["money"] = lambda value, currency="UAH": f"{float(value):,.2f} {currency}".replace(",", " ")
     return env
 

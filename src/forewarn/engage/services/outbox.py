@@ -161,7 +161,9 @@ def deliver(message: Message, *, now: datetime) -> str:
         return MessageStatus.SUPPRESSED
     if not compose(message):
         return _fall_back(message, now=now, code="no_template", error="no words for this channel")
-    body = message.body
+    # The words as the provider gets them: a value printed ``unmasked`` is the recipient's own original;
+    # message.body keeps the masks (planning.write).
+    subject, body = message.words_to_send  # type: ignore[attr-defined]
     metadata: dict[str, Any] = {"message_id": message.pk, "topic": message.topic, "kind": message.kind}
     if message.topic != Topic.TRANSACTIONAL:
         # Every message a customer may refuse carries its way out (and email its List-Unsubscribe header).
@@ -177,7 +179,7 @@ def deliver(message: Message, *, now: datetime) -> str:
         channel=message.channel,
         address=message.address,
         body=body,
-        subject=message.subject,
+        subject=subject,
         language=message.language,
         metadata=metadata,
     )

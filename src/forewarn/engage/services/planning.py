@@ -37,6 +37,8 @@ from forewarn.engage.models import (
     WhenBumped,
 )
 from forewarn.engage.templating import render
+from forewarn.privacy.services.outbound import split_words, with_masks
+from forewarn.privacy.services.protect import values_in
 
 # Which identity reaches a customer on which channel.
 CHANNEL_OF_IDENTITY = {"phone": "sms", "email": "email", "telegram": "telegram", "viber": "viber"}
@@ -288,8 +290,11 @@ def write(message: Message, words: Words, context: dict[str, Any]) -> bool:
         return False
     lang, (subject, body) = picked
     message.language = lang
-    message.subject = render(subject, context)[:200]
-    message.body = render(body, context)
+    # Words that print an original (``unmasked``) are kept with masks; the sender gets the originals.
+    send_subject, message.subject = split_words(render(subject, context), recipient_id=message.customer_id)
+    send_body, message.body = split_words(render(body, context), recipient_id=message.customer_id)
+    message.subject = message.subject[:200]
+    message.words_to_send = (send_subject[:200], send_body)  # type: ignore[attr-defined]
     return True
 
 
@@ -479,6 +484,9 @@ def render_context(message: Message) -> dict[str, Any]:
     """What a message's words may use: what it was planned with (the event's payload, the offer), the
     customer as they are now, and its incident."""
     context = {**message.context, "customer": customer_context(message.customer)}
+    if message.event_id is not None and "payload" in context:
+        hidden = values_in("engage.event", [message.event_id]).get(str(message.event_id), [])
+        context["payload"] = with_masks(context["payload"], hidden)
     if message.incident is not None:
         context["incident"] = incident_context(message.incident)
     return context
@@ -506,12 +514,14 @@ def compose(message: Message) -> bool:
             .select_related("customer", "trigger", "incident")
             .order_by("planned_at", "pk")
         )
-        bodies = [message.body]
+        bodies, sent = [message.body], [message.words_to_send[1]]  # type: ignore[attr-defined]
         for part in parts:
             part.channel, part.variant = message.channel, message.variant
             if write(part, words_for(part), render_context(part)):
                 bodies.append(part.body)
+                sent.append(part.words_to_send[1])  # type: ignore[attr-defined]
         message.body = "\n\n".join(bodies)
+        message.words_to_send = (message.words_to_send[0], "\n\n".join(sent))  # type: ignore[attr-defined]
     return True
 
 

@@ -6,10 +6,11 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 register = template.Library()
+EMPTY = mark_safe("<p>—</p>")  # noqa: S308 - a constant
 
 
 @register.filter
@@ -27,14 +28,14 @@ def section_title(name: str) -> str:
 def readable(value: Any) -> SafeString:
     if isinstance(value, dict):
         if not value:
-            return format_html("<p>—</p>")
+            return EMPTY
         rows = format_html_join(
             "", "<tr><th>{}</th><td>{}</td></tr>", ((k, readable(v)) for k, v in value.items())
         )
         return format_html("<table>{}</table>", rows)
     if isinstance(value, list):
         if not value:
-            return format_html("<p>—</p>")
+            return EMPTY
         if all(isinstance(v, dict) for v in value):
             keys = list(dict.fromkeys(k for v in value for k in v))
             head = format_html_join("", "<th>{}</th>", ((k,) for k in keys))

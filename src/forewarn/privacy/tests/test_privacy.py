@@ -266,3 +266,56 @@ def test_an_erased_person_leaves_no_personal_value_in_any_text_column(  # noqa: 
     assert entry.customer_id == maria.pk
     assert entry.detail["erased"]["customers.identities"] >= 2
     assert not set(subjects.scan_for(needles)) & {("privacy_auditentry", "reason")}
+
+
+@pytest.fixture
+def card_notice(db: None) -> Any:
+    from forewarn.engage.services.triggers import TemplateIn, TriggerIn, create_trigger  # noqa: PLC0415
+
+    return create_trigger(
+        actor=SYSTEM,
+        data=TriggerIn(
+            name="Card replaced",
+            event_type="card_replaced",
+            topic="transactional",
+            priority=80,
+            critical=True,
+            templates=[
+                TemplateIn(
+                    language="uk",
+                    body="Нова картка {{ payload.card|unmasked }} (стара {{ payload.old_card }}), "
+                    "довідка для {{ payload.note|unmasked }}",
+                )
+            ],
+        ),
+    )
+
+
+def test_a_template_prints_an_original_only_to_its_owner_and_stores_masks(
+    api_as: Callable[..., Any], ada: User, maria: Customer, card_notice: Any, immediate_tasks: None
+) -> None:
+    from forewarn.channels.models import LocalDelivery  # noqa: PLC0415
+    from forewarn.engage.models import Message  # noqa: PLC0415
+    from forewarn.engage.services.outbox import dispatch_once  # noqa: PLC0415
+
+    body = {
+        "source": "bank",
+        "id": "r-1",
+        "type": "card_replaced",
+        "customer": {"phone": "067 123 45 67"},
+        "payload": {"card": "5168 7422 1234 5676", "old_card": CARD, "note": "брата, тел. 050 111 22 33"},
+    }
+    assert api_as(ada).post("/api/v1/events", body).status_code in (200, 201)
+    # The note's phone is said to be someone else's: it stays masked even where the template unmasks.
+    PersonalValue.objects.filter(kind="phone").update(customer=None)
+    assert dispatch_once() == 1
+    sent = LocalDelivery.objects.get()
+    assert "5168 7422 1234 5676" in sent.body  # her own card, asked for with |unmasked
+    assert CARD not in sent.body  # printed without |unmasked: the mask
+    assert "4111 •••• •••• 1111" in sent.body
+    assert "050 111 22 33" not in sent.body
+    stored = Message.objects.get(customer=maria)
+    assert stored.status == "sent"
+    assert "5168 7422 1234 5676" not in stored.body
+    assert "5168 •••• •••• 5676" in stored.body
+    assert "\u2060" not in stored.body
