@@ -22,6 +22,10 @@ import typer
 app = typer.Typer(help="Forewarn: proactive customer care.", no_args_is_help=True, add_completion=False)
 import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+privacy_app = typer.Typer(
+    help="Personal data: keys, the audit log, a person's export and erasure.", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")
 
 
 def _setup() -> None:
@@ -289,6 +293,124 @@ def issue_token(
         raise typer.Exit(2)
     _token, secret = issue(actor=Actor.system("cli"), user=user, name=name, scopes=scope)
     typer.echo(secret)
+
+
+@privacy_app.command("keys")
+def privacy_keys() -> None:
+    """List the keys that seal personal values, and how many values each one seals."""
+    _setup()
+    from forewarn.privacy.crypto import keyring  # noqa: PLC0415
+    from forewarn.privacy.services.keys import keys_in_use  # noqa: PLC0415
+
+    ring, used = keyring(), keys_in_use()
+    for kid, _key in ring.keys:
+        current = " (seals new values)" if kid == ring.current else ""
+        typer.echo(f"{kid}{current}: {used.get(kid, 0)} values")
+    for kid in sorted(set(used) - {k for k, _ in ring.keys}):
+        typer.echo(f"{kid}: {used[kid]} values, and this keyring does not hold the key", err=True)
+
+
+@privacy_app.command("new-key")
+def privacy_new_key() -> None:
+    """Make a new key the one that seals (key file only); then run `forewarn privacy reencrypt`."""
+    _setup()
+    from django.core.exceptions import ImproperlyConfigured  # noqa: PLC0415
+
+    from forewarn.privacy.crypto import new_key  # noqa: PLC0415
+
+    try:
+        typer.echo(f"New key {new_key()} seals from now on. Restart running processes, then re-encrypt.")
+    except ImproperlyConfigured as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+@privacy_app.command("reencrypt")
+def privacy_reencrypt(
+    drop_old_keys: Annotated[
+        bool, typer.Option(help="Remove the older keys from the key file after.")
+    ] = False,
+) -> None:
+    """Seal every value under the current key (after a new key, before dropping old ones)."""
+    _setup()
+    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.privacy.crypto import drop_keys_except, keyring  # noqa: PLC0415
+    from forewarn.privacy.services.keys import reencrypt_values  # noqa: PLC0415
+
+    moved = reencrypt_values(actor=Actor.system("cli"))
+    typer.echo(f"{moved} values re-encrypted under {keyring().current}.")
+    if drop_old_keys:
+        dropped = drop_keys_except({keyring().current})
+        typer.echo(f"Dropped keys: {', '.join(dropped) or 'none'}.")
+
+
+@privacy_app.command("verify-audit")
+def privacy_verify_audit() -> None:
+    """Check that no audit entry was changed or removed (each carries the hash of the one before)."""
+    _setup()
+    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.privacy.services.audit import verify_audit_chain  # noqa: PLC0415
+
+    report = verify_audit_chain(actor=Actor.system("cli"))
+    if report.intact:
+        typer.echo(f"The audit log's {report.entries} entries are intact.")
+        return
+    typer.echo(f"The audit log is broken at entry #{report.first_broken}.", err=True)
+    raise typer.Exit(1)
+
+
+@privacy_app.command("export")
+def privacy_export(
+    customer_id: int,
+    out: Annotated[Path, typer.Option(help="Where to write the JSON file.")] = Path("-"),
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+) -> None:
+    """Write everything held about a person as JSON (to standard output by default)."""
+    _setup()
+    import json  # noqa: PLC0415
+
+    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.privacy.services.subjects import export_person  # noqa: PLC0415
+
+    text = json.dumps(
+        export_person(actor=Actor.system("cli"), customer_id=customer_id, reason=reason),
+        ensure_ascii=False,
+        indent=2,
+    )
+    if str(out) == "-":
+        typer.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"Wrote {out}.")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    customer_id: int,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.", prompt=True)],
+    verify: Annotated[bool, typer.Option(help="Then read every text column for what was erased.")] = True,
+) -> None:
+    """Erase a person: every personal value goes, the anonymous rows stay; the erasure is audited."""
+    _setup()
+    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.core.errors import ServiceError  # noqa: PLC0415
+    from forewarn.privacy.services.subjects import erase_person  # noqa: PLC0415
+
+    try:
+        result = erase_person(
+            actor=Actor.system("cli"), customer_id=customer_id, reason=reason, verify=verify
+        )
+    except ServiceError as exc:
+        typer.echo(f"{exc.message} " + "; ".join(f.message for f in exc.fields), err=True)
+        raise typer.Exit(2) from exc
+    for what, count in sorted(result.erased.items()):
+        typer.echo(f"{what}: {count}")
+    if result.residue:
+        for table, column in result.residue:
+            typer.echo(f"still found in {table}.{column}", err=True)
+        raise typer.Exit(1)
+    if verify:
+        typer.echo("Verified: no text column holds any of the erased values.")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -12,12 +12,15 @@ import random
 from datetime import timedelta
 from typing import Any
 
+from faker import Faker
+
 from forewarn.accounts.actors import Actor
 from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.engage.models import EventSource, Trigger, UnknownCustomer
 from forewarn.engage.services.events import EventIn, ingest_events
 from forewarn.engage.services.triggers import TemplateIn, TriggerIn, create_trigger
+from forewarn.privacy.detect import luhn_ok
 
 DEMO = Actor.system("demo")
 
@@ -254,8 +257,46 @@ def _events(rng: random.Random, ids: list[int]) -> list[EventIn]:
             {"days_left": 2, "expires_on": expires},
             ago=timedelta(0),
         )
+    # Customers answer with their card, passport or tax numbers in the text: stored masked (privacy).
+    fake = Faker("uk_UA")
+    fake.seed_instance(rng.randrange(10**6))
+    for n, cid in enumerate(rng.sample(ids, min(30, len(ids)))):
+        card = _card(f"4149{rng.randrange(10**11):011d}")
+        text = rng.choice(REPLIES).format(
+            card=card,
+            phone=f"+380 {rng.choice(['50', '67', '93'])} {rng.randrange(100, 999)} {rng.randrange(10, 99)} "
+            f"{rng.randrange(10, 99)}",
+            passport=f"{rng.choice('АВЕКМН')}{rng.choice('АВЕКМН')} {rng.randrange(10**5, 10**6)}",
+            email=fake.free_email(),
+        )
+        add(
+            "sms",
+            f"reply-{n}-{cid}",
+            "message_replied",
+            cid,
+            {"channel": "sms", "text": text},
+            ago=timedelta(hours=n),
+        )
     events.sort(key=lambda e: e.occurred_at or now)
     return events  # fmt: skip
+
+
+REPLIES = (
+    "Доброго дня! Гроші списали двічі з картки {card}, поверніть, будь ласка.",
+    "Передзвоніть мені на {phone}, бо на цей номер не можу говорити.",
+    "Для ідентифікації: паспорт {passport}, пишіть на {email}.",
+    "Здравствуйте, с карты {card} списали лишнее, мой телефон {phone}.",
+    "Please call me back on {phone}, my card {card} was charged twice.",
+)
+
+
+def _card(digits: str) -> str:
+    """Fifteen digits and the check digit that makes them pass Luhn, as a real card number would."""
+    for last in "0123456789":
+        if luhn_ok(digits + last):
+            full = digits + last
+            return " ".join(full[i : i + 4] for i in range(0, 16, 4))
+    raise AssertionError("unreachable: one last digit always fits")
 
 
 def play_journeys(*, seed: int) -> int:

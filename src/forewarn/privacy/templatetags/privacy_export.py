@@ -10,7 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 register = template.Library()
-EMPTY = mark_safe("<p>—</p>")  # noqa: S308 - a constant
+EMPTY = mark_safe("<p>—</p>")
 
 
 @register.filter
