@@ -33,7 +33,7 @@ def a_reply_with_a_card(customer: Customer) -> None:
     )
 
 
-def test_a_supervisor_reveals_a_card_number_in_place_and_the_admin_reads_why(
+def test_a_supervisor_reveals_a_card_number_in_place_and_the_admin_reads_why(  # noqa: PLR0917 - fixtures
     open_page: Callable[..., Page], olena: User, taras: User, ada: User, maria: Customer, immediate_tasks: Any
 ) -> None:
     a_reply_with_a_card(maria)

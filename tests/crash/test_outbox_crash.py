@@ -243,7 +243,7 @@ def test_senders_killed_at_random_lose_nothing_and_the_provider_keeps_one_of_eac
     database: Database, tmp_path: Path
 ) -> None:
     seed = int(os.environ.get("FOREWARN_CRASH_SEED", str(random.SystemRandom().randrange(10**6))))
-    rng = random.Random(seed)  # noqa: S311 - kill moments, not secrets
+    rng = random.Random(seed)
     print(f"crash test: {MESSAGES} messages, {KILLS} kills, seed {seed}, {database.url}")
     started = time.monotonic()
     plain = forewarn_env(database, tmp_path)
