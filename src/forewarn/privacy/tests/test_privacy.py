@@ -221,6 +221,8 @@ def test_an_erased_person_leaves_no_personal_value_in_any_text_column(  # noqa: 
     maria: Customer,
     twin: Customer,
     oleh: Customer,
+    card_notice: Any,
+    immediate_tasks: None,
 ) -> None:
     from forewarn.customers.services.consent import record_consent  # noqa: PLC0415
     from forewarn.customers.services.merging import merge_customers  # noqa: PLC0415
@@ -238,11 +240,31 @@ def test_an_erased_person_leaves_no_personal_value_in_any_text_column(  # noqa: 
         note="Said on the phone from 067 123 45 67: no more SMS",
     )
     merge_customers(actor=SYSTEM, survivor_id=maria.pk, absorbed_id=twin.pk, reason="the same person")
+    # A message went to her: its address, words and the provider's record of it hold her values too.
+    replaced = {"card": "5168 7422 1234 5676", "old_card": CARD, "note": "Марії Петренко"}
+    client.post(
+        "/api/v1/events",
+        {
+            "source": "bank",
+            "id": "r-1",
+            "type": "card_replaced",
+            "customer": {"customer_id": maria.pk},
+            "payload": replaced,
+        },
+    )
+    from forewarn.channels.models import LocalDelivery  # noqa: PLC0415
+    from forewarn.engage.models import Message  # noqa: PLC0415
+    from forewarn.engage.services.outbox import dispatch_once  # noqa: PLC0415
+
+    assert dispatch_once() == 1
+    assert "5168 7422 1234 5676" in LocalDelivery.objects.get().body
+    messages_before = Message.objects.count()
     needles = subjects.needles_of(subjects._people(maria.pk))
     assert {"Марія Петренко", "+380671234567", CARD, "3184710691", "maria.p@ukr.net"} <= needles
     assert subjects.scan_for(needles)  # before: everywhere
     oleh_phone = Identity.objects.get(customer=oleh).value
     events_before = Event.objects.count()
+    assert "5168 7422 1234 5676" in needles
 
     assert client.post(f"/api/v1/customers/{maria.pk}/erase", {"reason": "ok"}).status_code == 422
     assert (
@@ -252,11 +274,12 @@ def test_an_erased_person_leaves_no_personal_value_in_any_text_column(  # noqa: 
     assert response.status_code == 200, response.content
     report = response.json()
     assert sorted(report["profiles"]) == sorted([maria.pk, twin.pk])
-    assert report["erased"]["privacy.values"] == 7  # three and three in the complaints, one in the note
+    assert report["erased"]["privacy.values"] == 9  # 3 + 3 in the complaints, 1 in the note, 2 cards
 
     assert subjects.scan_for(needles) == []
     # Anonymous counts stay: the events happened, the profile rows remain, erased.
     assert Event.objects.count() == events_before
+    assert Message.objects.count() == messages_before
     assert set(Customer.objects.filter(pk__in=[maria.pk, twin.pk]).values_list("status", flat=True)) == {
         "erased"
     }
