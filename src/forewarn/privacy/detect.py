@@ -180,6 +180,7 @@ _GROUP_RE = re.compile(r"\d+")
 _EMAIL_RE = re.compile(
     r"(?<![\w.+-])\w(?:[\w.%+-]{0,62}\w)?@(?:\w(?:[\w-]{0,61}\w)?\.)+[^\W\d_]{2,24}(?![\w-])"
 )
+_NOT_DIGIT_RE = re.compile(r"\D+")
 _CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 _IBAN_RE = re.compile(
     r"(?<![\w])[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]{4}){2,7}(?:[ \u00a0]?[A-Z0-9]{1,4})?(?![\w])"
@@ -345,9 +346,17 @@ def _numbers(text: str, hay: str, out: list[Found]) -> None:
                 i += 1
 
 
+def worth_a_look(text: str) -> bool:
+    """Whether ``text`` could hold a value at all: every kind but email has five digits or more (a birth
+    date written "4 July 1976"), and most text in payloads has fewer."""
+    return "@" in text or len(_NOT_DIGIT_RE.sub("", text)) >= 5
+
+
 def find(text: str) -> list[Found]:
     """Every personal value in ``text`` that its validator confirms, in order, never overlapping."""
     found: list[Found] = []
+    if not worth_a_look(text):
+        return found
     hay = text.lower()
     if len(hay) != len(text):
         hay = text

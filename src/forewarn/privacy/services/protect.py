@@ -8,6 +8,7 @@ original exists only sealed (``crypto``), linked to the customer and to where it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,16 +38,26 @@ def mask_text(text: str, field: str = "", *, context: str = "") -> tuple[str, li
     ``context`` is read for labels but not masked: a JSON key ("order_id", "phone") says what the value
     after it is, as words in a sentence do.
     """
-    if context:
+    if context and detect.worth_a_look(text):
         lead = f"{context}: "
         found = [f for f in detect.find(lead + text) if f.start >= len(lead)]
         shifted = [
             detect.Found(f.kind, f.start - len(lead), f.end - len(lead), f.value, f.normalized) for f in found
         ]
         masked, placed = detect.mask_text(text, shifted)
+    elif context:
+        return text, []
     else:
         masked, placed = detect.mask_text(text)
     return masked, [Hidden(field, f.kind.value, a, b, shown, f.value) for f, a, b, shown in placed]
+
+
+# ISO 8601 dates and times, and the dotted and slashed dates people write.
+_DATE_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}[./]\d{1,2}[./]\d{4}"
+)
+_BIRTH_KEY_RE = re.compile(r"birth|dob|народж|рожд", re.IGNORECASE)
 
 
 def _label(key: str) -> str:
@@ -58,17 +69,26 @@ def mask_payload(payload: Any, path: str = "payload") -> tuple[Any, list[Hidden]
     hidden: list[Hidden] = []
 
     def walk(value: Any, where: str, key: str) -> Any:
-        if isinstance(value, dict):
+        if isinstance(value, str):
+            # Most payload text (names of things, codes, dates) cannot hold a value: skip it cheaply.
+            if not detect.worth_a_look(value) or (
+                _DATE_RE.fullmatch(value) and not _BIRTH_KEY_RE.search(key)
+            ):
+                return value
+            text = value
+        elif isinstance(value, dict):
             return {k: walk(v, f"{where}.{k}", str(k)) for k, v in value.items()}
-        if isinstance(value, list):
+        elif isinstance(value, list):
             return [walk(v, f"{where}.{i}", key) for i, v in enumerate(value)]
-        if (isinstance(value, str) and len(value) >= 6) or (isinstance(value, int) and abs(value) >= 10**5):
-            text = value if isinstance(value, str) else str(value)
-            masked, found = mask_text(text, where, context=_label(key))
-            if found:
-                hidden.extend(found)
-                return masked
-        return value
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**5:
+            text = str(value)
+        else:
+            return value
+        masked, found = mask_text(text, where, context=_label(key))
+        if not found:
+            return value
+        hidden.extend(found)
+        return masked
 
     return walk(payload, path, ""), hidden
 

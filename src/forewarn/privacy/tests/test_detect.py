@@ -135,3 +135,32 @@ def test_check_digits():
     assert not inn_ok("500100732258")
     assert snils_ok("11223344595")
     assert not snils_ok("11223344596")
+
+
+def test_a_payload_is_masked_field_by_field_with_the_keys_read_as_labels():
+    from forewarn.privacy.services.protect import mask_payload  # noqa: PLC0415 - needs Django set up
+
+    payload = {
+        "order_id": "4837261950",  # a number the key calls an order
+        "tracking": "20450012345678",
+        "departure": "2026-12-03T14:20:00+00:00",
+        "birth_date": "1985-03-12",
+        "card": 4111111111111111,
+        "contacts": [{"phone": "0671234567"}],
+        "vip": True,
+        "text": "Мій ІПН 3184710691",
+    }
+    masked, hidden = mask_payload(payload)
+    assert masked["order_id"] == "4837261950"
+    assert masked["tracking"] == "20450012345678"
+    assert masked["departure"] == "2026-12-03T14:20:00+00:00"
+    assert masked["birth_date"] == f"{BULLET * 4}-{BULLET * 2}-{BULLET * 2}"
+    assert masked["card"] == f"4111 {BULLET * 4} {BULLET * 4} 1111"
+    assert masked["contacts"][0]["phone"].startswith("+380 ")
+    assert masked["vip"] is True
+    assert {(h.field, h.kind) for h in hidden} == {
+        ("payload.birth_date", "birth_date"),
+        ("payload.card", "card"),
+        ("payload.contacts.0.phone", "phone"),
+        ("payload.text", "rnokpp"),
+    }
