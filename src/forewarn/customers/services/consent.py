@@ -40,8 +40,7 @@ def apply_consents(
         raise ValidationFailed(errors)
     at = moment or clock.now()
     # What a person said on a call can hold their card or passport number: the note keeps masks only.
-    note, hidden = mask_text(note[:255], "note")
-    note, hidden = note[:255], [h for h in hidden if h.end <= 255]
+    note, hidden = mask_text(note, "note", limit=255)
     current = {(c.topic, c.channel): c for c in customer.consents.all()}
     changes: list[ConsentChange] = []
     with transaction.atomic():

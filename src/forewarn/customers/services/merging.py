@@ -30,6 +30,7 @@ from forewarn.customers.models import (
     Merge,
 )
 from forewarn.customers.services.profiles import TEXT_FIELDS, refresh_search_text
+from forewarn.privacy.services.protect import mask_text, store_values
 
 FILLABLE = (*TEXT_FIELDS, "birth_date", "preferred_channel")
 STRICTNESS = {ConsentStatus.DENIED: 2, ConsentStatus.GRANTED: 1}
@@ -114,14 +115,30 @@ def merge_customers(*, actor: Actor, survivor_id: int, absorbed_id: int, reason:
     )
     snapshot["candidates"] = list(candidates.values_list("pk", flat=True))
     candidates.update(status=DuplicateCandidate.Status.MERGED, decided_at=moment, decided_by_id=actor.user_id)
-    return Merge.objects.create(
+    return _record_merge(actor, survivor, absorbed, snapshot=snapshot, reason=reason, moment=moment)
+
+
+def _record_merge(
+    actor: Actor,
+    survivor: Customer,
+    absorbed: Customer,
+    *,
+    snapshot: dict[str, Any],
+    reason: str,
+    moment: Any,
+) -> Merge:
+    """The merge and what it changed; a reason typed with a phone or card number in it keeps a mask."""
+    reason, hidden = mask_text(reason, "reason", limit=255)
+    merge = Merge.objects.create(
         survivor=survivor,
         absorbed=absorbed,
         snapshot=snapshot,
-        reason=reason[:255],
+        reason=reason,
         actor_id=actor.user_id,
         merged_at=moment,
     )
+    store_values([("customers.merge", merge.pk, survivor.pk, hidden)])
+    return merge
 
 
 def _merge_consents(

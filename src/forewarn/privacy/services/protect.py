@@ -32,12 +32,18 @@ class Hidden:
     original: str
 
 
-def mask_text(text: str, field: str = "", *, context: str = "") -> tuple[str, list[Hidden]]:
+def mask_text(
+    text: str, field: str = "", *, context: str = "", limit: int | None = None
+) -> tuple[str, list[Hidden]]:
     """``text`` with its personal values masked, and what was hidden.
 
     ``context`` is read for labels but not masked: a JSON key ("order_id", "phone") says what the value
-    after it is, as words in a sentence do.
+    after it is, as words in a sentence do. ``limit`` is the stored field's length: the text is cut to it
+    after masking (a mask may be longer than its value), and a value whose mask was cut is not kept.
     """
+    if limit is not None:
+        masked, hidden = mask_text(text[:limit], field, context=context)
+        return masked[:limit], [h for h in hidden if h.end <= limit]
     if context and detect.worth_a_look(text):
         lead = f"{context}: "
         found = [f for f in detect.find(lead + text) if f.start >= len(lead)]
