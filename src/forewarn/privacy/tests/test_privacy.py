@@ -342,3 +342,26 @@ def test_a_template_prints_an_original_only_to_its_owner_and_stores_masks(
     assert "5168 7422 1234 5676" not in stored.body
     assert "5168 •••• •••• 5676" in stored.body
     assert "\u2060" not in stored.body
+
+
+def test_the_command_line_rotates_keys_checks_the_log_and_erases_with_proof(
+    event: Event, maria: Customer
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from forewarn.cli import app  # noqa: PLC0415
+
+    runner = CliRunner()
+    assert "k1 (seals new values): 3 values" in runner.invoke(app, ["privacy", "keys"]).output
+    assert "New key k2" in runner.invoke(app, ["privacy", "new-key"]).output
+    moved = runner.invoke(app, ["privacy", "reencrypt", "--drop-old-keys"])
+    assert "3 values re-encrypted under k2" in moved.output
+    assert "Dropped keys: k1" in moved.output
+    exported = runner.invoke(app, ["privacy", "export", str(maria.pk), "--reason", "subject access"])
+    assert CARD in exported.output
+    erased = runner.invoke(app, ["privacy", "erase", str(maria.pk), "--reason", "she asked in writing"])
+    assert erased.exit_code == 0, erased.output
+    assert "Verified: no text column holds any of the erased values." in erased.output
+    checked = runner.invoke(app, ["privacy", "verify-audit"])
+    assert checked.exit_code == 0
+    assert "3 entries are intact" in checked.output  # re-encrypt, export, erase
