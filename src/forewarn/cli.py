@@ -295,6 +295,27 @@ def issue_token(
     typer.echo(secret)
 
 
+@app.command()
+def smtp(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (25 needs root; a relay can forward).")] = 2525,
+) -> None:
+    """Receive email for the support address: each message becomes a ticket or joins its thread."""
+    _setup()
+    from forewarn.inbox.smtp import start_receiver  # noqa: PLC0415
+
+    receiver = start_receiver(host, port)
+    typer.echo(f"Receiving email on {host}:{port} (Ctrl+C to stop).")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        receiver.stop()
+
+
 @privacy_app.command("keys")
 def privacy_keys() -> None:
     """List the keys that seal personal values, and how many values each one seals."""

@@ -64,6 +64,12 @@ SECRET_KEY = _secret_key()
 # privacy new-key`` and ``forewarn privacy reencrypt`` rotate them (README, "Personal data").
 FOREWARN_PII_KEYS = env_str("PII_KEYS", "")
 FOREWARN_PII_KEY_FILE = DATA_DIR / "pii_keys"
+
+# Inbound email: the largest message the SMTP receiver takes, and the attachments kept from one (each,
+# and all together); larger attachments are listed on the ticket as refused, not stored.
+FOREWARN_SMTP_MAX_BYTES = int(env_str("SMTP_MAX_BYTES", str(35 * 1024 * 1024)))
+FOREWARN_ATTACHMENT_MAX_BYTES = int(env_str("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+FOREWARN_MESSAGE_ATTACHMENTS_MAX_BYTES = int(env_str("MESSAGE_ATTACHMENTS_MAX_BYTES", str(25 * 1024 * 1024)))
 DEBUG = env_bool("DEBUG", default=False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -84,6 +90,7 @@ INSTALLED_APPS = [
     "forewarn.customers",
     "forewarn.channels",
     "forewarn.engage",
+    "forewarn.inbox",
 ]
 
 MIDDLEWARE = [

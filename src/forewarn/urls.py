@@ -10,12 +10,14 @@ from forewarn.core.api import api
 from forewarn.customers.api import router as customers_router
 from forewarn.engage import views as engage_views
 from forewarn.engage.api import router as engage_router
+from forewarn.inbox.api import router as inbox_router
 from forewarn.privacy.api import router as privacy_router
 
 api.add_router("/", accounts_router)
 api.add_router("/", customers_router)
 api.add_router("/", engage_router)
 api.add_router("/", privacy_router)
+api.add_router("/", inbox_router)
 
 urlpatterns = [
     path("", core_views.home, name="home"),

@@ -37,6 +37,8 @@ class Perm:
     # Personal data: see one masked value in the clear (with a reason, audited); read the audit log;
     # export or erase everything held about a person.
     PII_REVEAL = "pii.reveal"
+    # The inbox: read tickets and what was said in them.
+    TICKETS_VIEW = "tickets.view"
     AUDIT_VIEW = "audit.view"
     PERSONAL_DATA_EXPORT = "personal_data.export"
     PERSONAL_DATA_ERASE = "personal_data.erase"
@@ -59,11 +61,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.INCIDENTS_MANAGE,
             # A supervisor handles the cases where a card or passport number has to be read back.
             Perm.PII_REVEAL,
+            Perm.TICKETS_VIEW,
         }
     ),
     # Agents correct contact details and record what a customer said about consent on a call.
-    Role.AGENT: frozenset({Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_EDIT, Perm.CONSENT_EDIT, Perm.ENGAGE_VIEW}),
-    Role.ANALYST: frozenset({Perm.CUSTOMERS_VIEW, Perm.ENGAGE_VIEW}),
+    Role.AGENT: frozenset(
+        {Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_EDIT, Perm.CONSENT_EDIT, Perm.ENGAGE_VIEW, Perm.TICKETS_VIEW}
+    ),
+    Role.ANALYST: frozenset({Perm.CUSTOMERS_VIEW, Perm.ENGAGE_VIEW, Perm.TICKETS_VIEW}),
     # Marketers write the journeys; the contact policy that limits them is the administrator's.
     Role.MARKETER: frozenset(
         {Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_IMPORT, Perm.ENGAGE_VIEW, Perm.TRIGGERS_MANAGE}

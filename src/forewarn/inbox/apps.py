@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InboxConfig(AppConfig):
+    name = "forewarn.inbox"
+    label = "inbox"
+    verbose_name = _("Inbox")
+
+    def ready(self) -> None:
+        from forewarn.inbox.services.personal_data import HOLDER  # noqa: PLC0415 - models are loaded by now
+        from forewarn.privacy.services.subjects import register  # noqa: PLC0415
+
+        register(HOLDER)

@@ -1,0 +1,284 @@
+"""Email in: one raw message becomes an entry of a ticket, threaded, sanitised, masked and idempotent.
+
+What arrives is parsed with the standard library's modern policy, which reads broken MIME as far as it
+can and records defects instead of failing. Then, in order:
+
+1. **Auto-replies and bounces** are recognised (``Auto-Submitted``, ``X-Autoreply``, ``Precedence``,
+   out-of-office subjects in uk/ru/en; ``multipart/report`` delivery reports, mailer-daemon senders) and
+   never become tickets: an out-of-office answer to an answer would otherwise open a ticket of its own.
+2. **Idempotency**: the Message-ID (or, without one, a digest of the message) is the entry's provider id;
+   the same message twice is stored once.
+3. **The customer** is found by the sender's address, or created with it.
+4. **Threading**: a message that answers (``In-Reply-To``, ``References``) an entry of a ticket joins that
+   ticket; failing that, a ``[#123]`` token in the subject joins ticket 123 if it is the same customer's;
+   otherwise a new ticket opens. A solved ticket the customer writes to again opens again.
+5. **Words**: the plain-text part (or the HTML part made text), and the HTML part sanitised with
+   ``nh3`` (no scripts, no event handlers, no styles that load anything); both masked (privacy).
+6. **Attachments** are kept by content (sha256) under the data directory, up to a size per file and per
+   message; larger ones are listed as refused, not stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as html_lib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import nh3
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from forewarn.accounts.actors import Actor
+from forewarn.core import clock
+from forewarn.core.errors import ServiceError
+from forewarn.core.vocab import Channel
+from forewarn.customers import normalize as norm
+from forewarn.customers.models import Customer, Identity, IdentityKind
+from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
+from forewarn.inbox.models import Attachment, Entry, EntryKind, Ticket, TicketStatus
+from forewarn.privacy.services.protect import mask_text, store_values
+
+MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
+TICKET_TOKEN_RE = re.compile(r"\[#(\d{1,12})\]")
+AUTO_SUBJECT_RE = re.compile(
+    r"^\s*(?:auto(?:matic)?[\s:-]*(?:reply|response)|out of (?:the )?office|autoreply|автовідповідь"
+    r"|автоответ|автоматична відповідь|автоматический ответ|відсутн\w* в офісі|нет на месте)",
+    re.IGNORECASE,
+)
+BOUNCE_SENDERS = ("mailer-daemon", "postmaster")
+
+
+@dataclass
+class Received:
+    status: str  # created, threaded, duplicate, auto_reply, bounce
+    ticket_id: int | None = None
+    entry_id: int | None = None
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    try:
+        value = message.get(name)
+    except (ValueError, IndexError):  # a header the parser could not make sense of
+        return ""
+    return str(value or "").strip()
+
+
+def _is_bounce(message: EmailMessage, sender: str) -> bool:
+    if message.get_content_type() == "multipart/report":
+        return True
+    local = sender.partition("@")[0].lower()
+    return local in BOUNCE_SENDERS
+
+
+def _is_auto_reply(message: EmailMessage) -> bool:
+    auto = _header(message, "Auto-Submitted").lower()
+    if auto and auto != "no":
+        return True
+    if _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
+        return True
+    if _header(message, "Precedence").lower() in {"bulk", "junk", "auto_reply", "list"}:
+        return True
+    return bool(AUTO_SUBJECT_RE.match(_header(message, "Subject")))
+
+
+def _words(message: EmailMessage) -> tuple[str, str]:
+    """(text, sanitised HTML) of the message's body."""
+    text = html = ""
+    try:
+        plain = message.get_body(preferencelist=("plain",))
+        rich = message.get_body(preferencelist=("html",))
+        if plain is not None:
+            text = str(plain.get_content())
+        if rich is not None:
+            html = str(rich.get_content())
+    except (LookupError, KeyError, ValueError, AssertionError):  # an unknown charset, a broken part
+        payload = message.get_payload(decode=True)
+        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+    safe = nh3.clean(html, url_schemes={"http", "https", "mailto", "tel"}) if html else ""
+    if not text and safe:
+        text = html_lib.unescape(nh3.clean(re.sub(r"(?i)<br\s*/?>|</p>", "\n", safe), tags=set())).strip()
+    return text.strip(), safe
+
+
+def _attachments(message: EmailMessage) -> list[tuple[str, str, bytes | None, int]]:
+    """(filename, content type, bytes or None when refused, size) per attachment."""
+    per_file = settings.FOREWARN_ATTACHMENT_MAX_BYTES
+    total_left = settings.FOREWARN_MESSAGE_ATTACHMENTS_MAX_BYTES
+    out = []
+    for part in message.iter_attachments():
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        name = (part.get_filename() or "attachment")[:255]
+        kept = data if len(data) <= per_file and len(data) <= total_left else None
+        if kept is not None:
+            total_left -= len(data)
+        out.append((name, part.get_content_type(), kept, len(data)))
+    return out
+
+
+def _customer_for(address: str, display_name: str) -> Customer:
+    identity = (
+        Identity.objects.filter(kind=IdentityKind.EMAIL, value=address).select_related("customer").first()
+    )
+    if identity is not None:
+        customer = identity.customer
+        while customer.status == Customer.Status.MERGED and customer.merged_into_id:
+            customer = Customer.objects.get(pk=customer.merged_into_id)
+        return customer
+    given, _sep, family = display_name.strip().partition(" ")
+    return create_customer(
+        actor=Actor.system("email"),
+        data=ProfileIn(
+            given_name=given[:100], family_name=family[:100], identities=[IdentityIn("email", address)]
+        ),
+        source="email",
+    )
+
+
+def _thread(references: list[str], subject: str, customer: Customer) -> Ticket | None:
+    if references:
+        entry = (
+            Entry.objects.filter(channel=Channel.EMAIL, provider_id__in=references)
+            .select_related("ticket")
+            .order_by("-created_at")
+            .first()
+        )
+        if entry is not None:
+            return entry.ticket
+    token = TICKET_TOKEN_RE.search(subject)
+    if token:
+        return Ticket.objects.filter(pk=int(token.group(1)), customer=customer).first()
+    return None
+
+
+def _sent_at(message: EmailMessage, now: datetime) -> datetime:
+    try:
+        when = parsedate_to_datetime(_header(message, "Date"))
+    except (TypeError, ValueError, IndexError):
+        return now
+    if when.tzinfo is None or when > now:
+        return now
+    return when
+
+
+def receive_email(raw: bytes, *, received_at: datetime | None = None) -> Received:
+    """Turn one raw message into a ticket entry (or recognise it as an auto-reply, bounce or repeat)."""
+    now = received_at or clock.now()
+    message: Any = message_from_bytes(raw, policy=policy.default)
+    senders = getaddresses([_header(message, "From")])
+    display, address = senders[0] if senders else ("", "")
+    if _is_bounce(message, address):
+        return Received("bounce")
+    if _is_auto_reply(message):
+        return Received("auto_reply")
+    try:
+        address = norm.normalize_email(address, path="from")
+    except ServiceError as exc:
+        raise ServiceError(_("The sender's address is missing or not valid."), code="sender_invalid") from exc
+    ids = MESSAGE_ID_RE.findall(_header(message, "Message-ID"))
+    provider_id = ids[0] if ids else f"<sha256:{hashlib.sha256(raw).hexdigest()}>"
+    existing = Entry.objects.filter(channel=Channel.EMAIL, provider_id=provider_id).first()
+    if existing is not None:
+        return Received("duplicate", existing.ticket_id, existing.pk)
+    references = MESSAGE_ID_RE.findall(_header(message, "In-Reply-To")) + list(
+        reversed(MESSAGE_ID_RE.findall(_header(message, "References")))
+    )
+    subject = _header(message, "Subject")[:300]
+    text, safe_html = _words(message)
+    files = _attachments(message)
+    try:
+        with transaction.atomic():
+            return _store(
+                address,
+                display,
+                subject,
+                text,
+                safe_html,
+                files,
+                provider_id,
+                references,
+                _sent_at(message, now),
+                now,
+            )
+    except IntegrityError:  # the same message, stored a moment ago by another receiver
+        existing = Entry.objects.filter(channel=Channel.EMAIL, provider_id=provider_id).first()
+        if existing is None:
+            raise
+        return Received("duplicate", existing.ticket_id, existing.pk)
+
+
+def _store(  # noqa: PLR0917 - one message's parts, in the order they were read
+    address: str,
+    display: str,
+    subject: str,
+    text: str,
+    safe_html: str,
+    files: list[tuple[str, str, bytes | None, int]],
+    provider_id: str,
+    references: list[str],
+    sent_at: datetime,
+    now: datetime,
+) -> Received:
+    customer = _customer_for(address, display)
+    ticket = _thread(references, subject, customer)
+    status = "threaded"
+    if ticket is None:
+        masked_subject, _hidden = mask_text(subject, limit=300)
+        ticket = Ticket.objects.create(
+            customer=customer, channel=Channel.EMAIL, subject=masked_subject, created_at=now, updated_at=now
+        )
+        status = "created"
+    elif ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED, TicketStatus.PENDING):
+        ticket.status = TicketStatus.OPEN  # the customer wrote again: it is theirs to answer
+    ticket.last_inbound_at = ticket.updated_at = now
+    ticket.save(update_fields=["status", "last_inbound_at", "updated_at"])
+    masked_text, hidden_text = mask_text(text, "text")
+    masked_html, hidden_html = mask_text(safe_html, "html")
+    entry = Entry.objects.create(
+        ticket=ticket,
+        kind=EntryKind.INBOUND,
+        channel=Channel.EMAIL,
+        text=masked_text,
+        html=masked_html,
+        provider_id=provider_id,
+        references=references,
+        created_at=sent_at,
+    )
+    store_values([("inbox.entry", entry.pk, customer.pk, hidden_text + hidden_html)])
+    for name, content_type, data, size in files:
+        digest = ""
+        if data is not None:
+            digest = hashlib.sha256(data).hexdigest()
+            _keep(digest, data)
+        Attachment.objects.create(
+            entry=entry,
+            filename=name,
+            content_type=content_type[:127],
+            size=size,
+            sha256=digest,
+            refused="" if data is not None else "too_large",
+        )
+    return Received(status, ticket.pk, entry.pk)
+
+
+def attachment_path(digest: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / "attachments" / digest[:2] / digest
+
+
+def _keep(digest: str, data: bytes) -> None:
+    path = attachment_path(digest)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)

@@ -1,0 +1,53 @@
+"""The built-in SMTP receiver: mail for the support address becomes tickets (``services.email``).
+
+``forewarn smtp`` runs it; point the support domain's MX (or a forwarding rule) at it. Each message is
+handed to the service in a worker thread (the ORM is synchronous), and the sender hears the outcome: 250
+for a ticket, a repeat, an auto-reply or a bounce (all taken), 550 for a sender that is not a valid
+address, 451 (try again later) if the database is away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from django.db import DatabaseError, close_old_connections
+
+from forewarn.core.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def _receive(raw: bytes) -> str:
+    from forewarn.inbox.services.email import receive_email  # noqa: PLC0415 - models load with Django
+
+    close_old_connections()
+    try:
+        outcome = receive_email(raw)
+    except ServiceError as exc:
+        return f"550 {exc.message}"
+    except DatabaseError:
+        log.exception("inbound email could not be stored")
+        return "451 Try again later"
+    finally:
+        close_old_connections()
+    log.info("inbound email: %s ticket=%s", outcome.status, outcome.ticket_id)
+    return "250 OK"
+
+
+class InboundHandler:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        raw = envelope.original_content or envelope.content
+        return await asyncio.to_thread(_receive, bytes(raw))
+
+
+def start_receiver(host: str, port: int) -> Controller:
+    from django.conf import settings  # noqa: PLC0415
+
+    controller = Controller(
+        InboundHandler(), hostname=host, port=port, data_size_limit=settings.FOREWARN_SMTP_MAX_BYTES
+    )
+    controller.start()
+    return controller
