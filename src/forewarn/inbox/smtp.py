@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from forewarn.core.errors import ServiceError
 
@@ -32,7 +32,7 @@ def _receive(raw: bytes) -> str:
         log.exception("inbound email could not be stored")
         return "451 Try again later"
     finally:
-        close_old_connections()
+        connections.close_all()  # the thread goes back to a pool: hold no connection there
     log.info("inbound email: %s ticket=%s", outcome.status, outcome.ticket_id)
     return "250 OK"
 
