@@ -12,3 +12,8 @@ class InboxConfig(AppConfig):
         from forewarn.privacy.services.subjects import register  # noqa: PLC0415
 
         register(HOLDER)
+
+        from forewarn.engage.services.messages import listen_to_replies  # noqa: PLC0415
+        from forewarn.inbox.services.messaging import file_reply  # noqa: PLC0415
+
+        listen_to_replies(file_reply)

@@ -6,6 +6,7 @@ unsubscribe link in every message, each of which changes what the policy will al
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core import signing
@@ -217,6 +218,16 @@ def _customer_at(channel: str, address: str) -> Customer | None:
     return identity.customer if identity else None
 
 
+# Who else hears a customer's reply besides the journey (the inbox files it in a ticket). Apps that build
+# on engage register here in their AppConfig.ready; engage imports none of them.
+REPLY_LISTENERS: list[Callable[[Customer, CallbackEvent], object]] = []
+
+
+def listen_to_replies(listener: Callable[[Customer, CallbackEvent], object]) -> None:
+    if listener not in REPLY_LISTENERS:
+        REPLY_LISTENERS.append(listener)
+
+
 def record_callbacks(events: list[CallbackEvent]) -> dict[str, int]:
     """Act on what providers told us: receipts move messages on, a STOP refuses at once, and a reply is
     kept as a journey event of the customer (``message_replied``) for triggers and the inbox to use."""
@@ -250,5 +261,7 @@ def record_callbacks(events: list[CallbackEvent]) -> dict[str, int]:
                 )
             ],
         )
+        for listener in REPLY_LISTENERS:
+            listener(customer, event)
         done["replies"] += 1
     return done
