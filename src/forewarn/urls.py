@@ -33,6 +33,7 @@ urlpatterns = [
     re_path(r"^api/", core_views.api_not_found),
     path("customers/", include("forewarn.customers.urls")),
     path("privacy/", include("forewarn.privacy.urls")),
+    path("inbox/", include("forewarn.inbox.urls")),
     path("engage/", include("forewarn.engage.urls")),
     path("u/<str:token>/", engage_views.unsubscribe, name="unsubscribe"),
 ]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from forewarn.accounts.roles import Perm
 
 SECTIONS = [
+    ("inbox", _("Inbox"), "inbox:list", Perm.TICKETS_VIEW),
     ("customers", _("Customers"), "customers:list", Perm.CUSTOMERS_VIEW),
     ("duplicates", _("Duplicates"), "customers:duplicates", Perm.CUSTOMERS_VIEW),
     ("imports", _("Imports"), "customers:imports", Perm.CUSTOMERS_IMPORT),
@@ -25,14 +26,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": []}
-    current = request.resolver_match.url_name if request.resolver_match else ""
+    current = request.resolver_match.view_name if request.resolver_match else ""
     return {
         "nav": [
             {
                 "key": key,
                 "label": label,
                 "url": reverse(name),
-                "active": current == name.split(":")[1],
+                "active": current == name,
             }
             for key, label, name, perm in SECTIONS
             if user.may(perm)

@@ -1,0 +1,46 @@
+"""The inbox in the UI: the ticket list with its filters and counts, and one ticket with what was said."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from forewarn.accounts.roles import Perm
+from forewarn.core.vocab import Channel
+from forewarn.core.web import actor_for, render_page_or_part, staff_view
+from forewarn.inbox.models import TicketStatus
+from forewarn.inbox.services import tickets as ticket_service
+from forewarn.privacy.services.protect import values_in
+
+PAGE_SIZE = 50
+
+
+@staff_view
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    actor = actor_for(request)
+    status, channel = request.GET.get("status", ""), request.GET.get("channel", "")
+    everything = ticket_service.list_tickets(actor, channel=channel)
+    counts = dict(everything.order_by().values_list("status").annotate(n=Count("pk")))
+    rows = everything.filter(status=status) if status else everything
+    context = {
+        "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+        "statuses": [(code, label, counts.get(code, 0)) for code, label in TicketStatus.choices],
+        "channels": Channel.choices,
+        "filters": {"status": status, "channel": channel},
+        "total": sum(counts.values()),
+    }
+    return render_page_or_part(request, "inbox/list.html", "inbox/_rows.html", context)
+
+
+@staff_view
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    entries = list(ticket.entries.all())
+    hidden = values_in("inbox.entry", [e.pk for e in entries])
+    for entry in entries:
+        entry.hidden = hidden.get(str(entry.pk), [])  # type: ignore[attr-defined]
+    context = {"ticket": ticket, "entries": entries, "may_reveal": actor.may(Perm.PII_REVEAL)}
+    return render(request, "inbox/ticket.html", context)
