@@ -153,7 +153,11 @@ def test_every_page_fits_a_phone_screen(
     assert has_no_page_scroll(page)
     page.screenshot(path=tmp_path / "phone-profile.png", full_page=True)
 
-    pages = [("/customers/duplicates/", "Possible duplicates"), ("/customers/imports/", "Import customers")]
+    pages = [
+        ("/customers/duplicates/", "Possible duplicates"),
+        ("/customers/imports/", "Import customers"),
+        ("/inbox/", "Inbox"),
+    ]
     for path, heading in pages:
         page.goto(path)
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
