@@ -34,6 +34,7 @@ urlpatterns = [
     path("customers/", include("forewarn.customers.urls")),
     path("privacy/", include("forewarn.privacy.urls")),
     path("inbox/", include("forewarn.inbox.urls")),
+    path("chat/", include("forewarn.inbox.chat_urls")),
     path("engage/", include("forewarn.engage.urls")),
     path("u/<str:token>/", engage_views.unsubscribe, name="unsubscribe"),
 ]

@@ -39,6 +39,7 @@ class Perm:
     PII_REVEAL = "pii.reveal"
     # The inbox: read tickets and what was said in them.
     TICKETS_VIEW = "tickets.view"
+    TICKETS_ANSWER = "tickets.answer"
     AUDIT_VIEW = "audit.view"
     PERSONAL_DATA_EXPORT = "personal_data.export"
     PERSONAL_DATA_ERASE = "personal_data.erase"
@@ -62,11 +63,19 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             # A supervisor handles the cases where a card or passport number has to be read back.
             Perm.PII_REVEAL,
             Perm.TICKETS_VIEW,
+            Perm.TICKETS_ANSWER,
         }
     ),
     # Agents correct contact details and record what a customer said about consent on a call.
     Role.AGENT: frozenset(
-        {Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_EDIT, Perm.CONSENT_EDIT, Perm.ENGAGE_VIEW, Perm.TICKETS_VIEW}
+        {
+            Perm.CUSTOMERS_VIEW,
+            Perm.CUSTOMERS_EDIT,
+            Perm.CONSENT_EDIT,
+            Perm.ENGAGE_VIEW,
+            Perm.TICKETS_VIEW,
+            Perm.TICKETS_ANSWER,
+        }
     ),
     Role.ANALYST: frozenset({Perm.CUSTOMERS_VIEW, Perm.ENGAGE_VIEW, Perm.TICKETS_VIEW}),
     # Marketers write the journeys; the contact policy that limits them is the administrator's.

@@ -117,3 +117,20 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ChatSession(models.Model):
+    """One visitor's conversation in the web chat widget: the token their browser holds is the only key."""
+
+    token = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    origin = models.CharField(max_length=255, blank=True)  # the page's origin, as the browser said
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("chat session")
+        verbose_name_plural = _("chat sessions")
+
+    def __str__(self) -> str:
+        return f"chat {self.pk}"

@@ -5,12 +5,15 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
 
 from forewarn.accounts.roles import Perm
+from forewarn.core.errors import ServiceError
 from forewarn.core.vocab import Channel
 from forewarn.core.web import actor_for, render_page_or_part, staff_view
 from forewarn.inbox.models import TicketStatus
+from forewarn.inbox.services import replies
 from forewarn.inbox.services import tickets as ticket_service
 from forewarn.privacy.services.protect import values_in
 
@@ -42,5 +45,29 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     hidden = values_in("inbox.entry", [e.pk for e in entries])
     for entry in entries:
         entry.hidden = hidden.get(str(entry.pk), [])  # type: ignore[attr-defined]
-    context = {"ticket": ticket, "entries": entries, "may_reveal": actor.may(Perm.PII_REVEAL)}
-    return render(request, "inbox/ticket.html", context)
+    context = {
+        "ticket": ticket,
+        "entries": entries,
+        "may_reveal": actor.may(Perm.PII_REVEAL),
+        "may_write": actor.may(Perm.TICKETS_ANSWER),
+        "may_answer": replies.may_answer(ticket),
+        "error": request.session.pop("inbox_error", ""),
+    }
+    return render_page_or_part(request, "inbox/ticket.html", "inbox/_entries.html", context)
+
+
+@require_POST
+@staff_view
+def add_entry(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    try:
+        replies.add_entry(
+            actor=actor,
+            ticket=ticket,
+            text=request.POST.get("text", ""),
+            note=request.POST.get("kind") == "note",
+        )
+    except ServiceError as exc:
+        request.session["inbox_error"] = "; ".join(f.message for f in exc.fields) or exc.message
+    return redirect("inbox:ticket", ticket_id=ticket.pk)

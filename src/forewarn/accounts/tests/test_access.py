@@ -328,7 +328,9 @@ def test_me_tells_who_is_calling_and_what_it_may_do(api_as: Callable[..., Any], 
         "id": olena.pk,
         "username": "olena",
         "role": "agent",
-        "permissions": sorted([CONSENT, EDIT, VIEW, Perm.ENGAGE_VIEW, Perm.TICKETS_VIEW]),
+        "permissions": sorted(
+            [CONSENT, EDIT, VIEW, Perm.ENGAGE_VIEW, Perm.TICKETS_VIEW, Perm.TICKETS_ANSWER]
+        ),
         "token_id": ApiToken.objects.get(user=olena).pk,
     }
 
@@ -355,7 +357,9 @@ def test_a_new_token_shows_its_secret_once_and_only_a_digest_is_kept(
     assert secret.startswith("fw_")
     assert len(secret) > 40
     assert made["prefix"] == secret[:10]
-    assert made["scopes"] == sorted([CONSENT, EDIT, VIEW, Perm.ENGAGE_VIEW, Perm.TICKETS_VIEW])
+    assert made["scopes"] == sorted(
+        [CONSENT, EDIT, VIEW, Perm.ENGAGE_VIEW, Perm.TICKETS_VIEW, Perm.TICKETS_ANSWER]
+    )
     stored = ApiToken.objects.get(pk=made["id"])
     assert stored.digest == hashlib.sha256(secret.encode()).hexdigest()
     assert all(secret not in str(row) for row in ApiToken.objects.values())

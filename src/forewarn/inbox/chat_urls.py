@@ -1,0 +1,11 @@
+from django.urls import path
+
+from forewarn.inbox import chat_views
+
+app_name = "chat"
+
+urlpatterns = [
+    path("sessions", chat_views.sessions, name="sessions"),
+    path("sessions/<str:token>/messages", chat_views.messages, name="messages"),
+    path("sessions/<str:token>/stream", chat_views.stream, name="stream"),
+]

@@ -1,0 +1,123 @@
+"""Web chat: a visitor's session, what they write (an inbound entry of their ticket), and what they see
+(the answers since the last one they saw).
+
+A session is opened by the widget with an optional name and email. With an email the visitor is the
+customer of that address (or a new one with it); without, a new customer with no identities stands for
+them until someone learns more. The first message opens a webchat ticket; later ones join it. A visitor
+writes at most ``RATE`` messages a minute; more is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from forewarn.accounts.actors import Actor
+from forewarn.core import clock
+from forewarn.core.errors import NotFound, ServiceError, ValidationFailed
+from forewarn.core.vocab import Channel
+from forewarn.customers import normalize as norm
+from forewarn.customers.models import Identity, IdentityKind
+from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
+from forewarn.inbox.models import ChatSession, Entry, EntryKind, Ticket, TicketStatus
+from forewarn.privacy.services.protect import mask_text, store_values
+
+RATE = 20  # messages a minute from one visitor
+MAX_TEXT = 4000
+
+
+class TooMany(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+
+def open_session(*, name: str = "", email: str = "", origin: str = "") -> ChatSession:
+    customer = None
+    if email.strip():
+        address = norm.normalize_email(email, path="email")
+        identity = (
+            Identity.objects.filter(kind=IdentityKind.EMAIL, value=address).select_related("customer").first()
+        )
+        customer = identity.customer if identity else None
+        identities = [IdentityIn("email", address)]
+    else:
+        identities = []
+    if customer is None:
+        given, _sep, family = name.strip().partition(" ")
+        customer = create_customer(
+            actor=Actor.system("webchat"),
+            data=ProfileIn(given_name=given[:100], family_name=family[:100], identities=identities),
+            source="webchat",
+        )
+    return ChatSession.objects.create(
+        token=secrets.token_urlsafe(24), customer=customer, origin=origin[:255], created_at=clock.now()
+    )
+
+
+def get_session(token: str) -> ChatSession:
+    session = ChatSession.objects.select_related("customer").filter(token=token).first()
+    if session is None:
+        raise NotFound(_("This chat has ended; open a new one."), code="chat_not_found")
+    return session
+
+
+def write(session: ChatSession, text: str) -> Entry:
+    """What the visitor wrote, as an inbound entry of the session's ticket."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed.single("text", "required", _("Write a message first."))
+    if len(text) > MAX_TEXT:
+        raise ValidationFailed.single(
+            "text", "too_long", _("A message can be at most %(n)s characters.") % {"n": MAX_TEXT}
+        )
+    now = clock.now()
+    with transaction.atomic():
+        session = ChatSession.objects.select_for_update().get(pk=session.pk)
+        ticket = session.ticket
+        if ticket is not None:
+            recent = Entry.objects.filter(
+                ticket=ticket, kind=EntryKind.INBOUND, created_at__gte=now - timedelta(minutes=1)
+            ).count()
+            if recent >= RATE:
+                raise TooMany(_("You are writing faster than we can read. Please wait a minute."))
+        if ticket is None or ticket.status == TicketStatus.CLOSED:
+            masked_subject, _hidden = mask_text(text.splitlines()[0], limit=120)
+            ticket = Ticket.objects.create(
+                customer=session.customer,
+                channel=Channel.WEBCHAT,
+                subject=masked_subject,
+                created_at=now,
+                updated_at=now,
+            )
+            session.ticket = ticket
+            session.save(update_fields=["ticket"])
+        elif ticket.status in (TicketStatus.SOLVED, TicketStatus.PENDING):
+            ticket.status = TicketStatus.OPEN
+        ticket.last_inbound_at = ticket.updated_at = now
+        ticket.save(update_fields=["status", "last_inbound_at", "updated_at"])
+        masked, hidden = mask_text(text, "text")
+        entry = Entry.objects.create(
+            ticket=ticket, kind=EntryKind.INBOUND, channel=Channel.WEBCHAT, text=masked, created_at=now
+        )
+        store_values([("inbox.entry", entry.pk, session.customer_id, hidden)])
+    return entry
+
+
+def conversation(session: ChatSession, *, after: int = 0) -> list[dict[str, Any]]:
+    """What the visitor sees: their words and the answers, after entry ``after`` (notes never)."""
+    if session.ticket_id is None:
+        return []
+    rows = Entry.objects.filter(ticket_id=session.ticket_id, pk__gt=after).exclude(kind=EntryKind.NOTE)
+    return [
+        {
+            "id": e.pk,
+            "from": "you" if e.kind == EntryKind.INBOUND else "us",
+            "text": e.text,
+            "at": e.created_at.isoformat(),
+        }
+        for e in rows.order_by("pk")
+    ]

@@ -1,0 +1,94 @@
+"""The web chat's public endpoints: sessions, messages, the event stream, limits and what a visitor sees."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.test import Client
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.models import User
+from forewarn.customers.models import Customer
+from forewarn.inbox.models import Entry, Ticket
+from forewarn.inbox.services import chat, replies
+
+
+def post(client: Client, path: str, body: dict[str, Any]) -> Any:
+    return client.post(
+        path,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Origin": "https://shop.example"},
+    )
+
+
+def test_a_visitor_opens_a_chat_writes_and_reads_the_answer_but_never_a_note(
+    olena: User, maria: Customer
+) -> None:
+    client = Client(enforce_csrf_checks=True)  # a page of another site sends no CSRF token
+    opened = post(client, "/chat/sessions", {"name": "Марія", "email": "Maria.Petrenko@Example.com"})
+    assert opened.status_code == 201
+    assert opened["Access-Control-Allow-Origin"] == "*"
+    token = opened.json()["token"]
+    wrote = post(
+        client, f"/chat/sessions/{token}/messages", {"text": "Моя картка 4111 1111 1111 1111 не працює"}
+    )
+    assert wrote.status_code == 201
+    ticket = Ticket.objects.get()
+    assert (ticket.customer, ticket.channel) == (maria, "webchat")  # known by her email
+    agent = Actor.of(olena)
+    replies.add_entry(actor=agent, ticket=ticket, text="Перевіряємо")
+    replies.add_entry(actor=agent, ticket=ticket, text="Клієнтка VIP, не забути", note=True)
+    seen = client.get(f"/chat/sessions/{token}/messages").json()["messages"]
+    assert [(m["from"], m["text"]) for m in seen] == [
+        ("you", "Моя картка 4111 •••• •••• 1111 не працює"),
+        ("us", "Перевіряємо"),
+    ]
+    after = client.get(f"/chat/sessions/{token}/messages", {"after": seen[0]["id"]}).json()["messages"]
+    assert [m["text"] for m in after] == ["Перевіряємо"]
+
+
+def test_the_stream_sends_each_entry_as_a_server_sent_event(maria: Customer) -> None:
+    session = chat.open_session(name="Гість")
+    chat.write(session, "Привіт")
+    response = Client().get(f"/chat/sessions/{session.token}/stream", headers={"Last-Event-ID": "0"})
+    assert response["Content-Type"] == "text/event-stream"
+    first = "".join(
+        chunk.decode()
+        for chunk, _n in zip(response.streaming_content, range(2), strict=False)  # type: ignore[attr-defined]
+    )
+    entry = Entry.objects.get()
+    assert first.startswith("retry: 1000\n\n")
+    assert f"id: {entry.pk}\ndata: " in first
+    assert '"text": "Привіт"' in first
+    response.close()
+
+
+def test_an_unknown_chat_is_a_404_and_a_flood_is_refused_with_a_reason(db: None) -> None:
+    client = Client()
+    assert client.get("/chat/sessions/nope/messages").status_code == 404
+    token = post(client, "/chat/sessions", {}).json()["token"]
+    for n in range(chat.RATE):
+        assert post(client, f"/chat/sessions/{token}/messages", {"text": f"спам {n}"}).status_code == 201
+    refused = post(client, f"/chat/sessions/{token}/messages", {"text": "ще"})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    empty = post(client, f"/chat/sessions/{token}/messages", {"text": "  "})
+    assert empty.status_code == 422
+
+
+def test_agents_answer_in_chat_but_only_note_where_answers_are_not_delivered_yet(
+    olena: User, maria: Customer
+) -> None:
+    ticket = Ticket.objects.create(
+        customer=maria, channel="email", subject="x", created_at=maria.created_at, updated_at=maria.created_at
+    )
+    agent = Client()
+    agent.force_login(olena)
+    page = agent.get(f"/inbox/{ticket.pk}/").content.decode()
+    assert "Send answer" not in page
+    assert "Add note" in page
+    agent.post(f"/inbox/{ticket.pk}/entries/", {"text": "Клієнтка дзвонила", "kind": "note"})
+    agent.post(f"/inbox/{ticket.pk}/entries/", {"text": "Відповідь", "kind": "answer"})
+    assert list(Entry.objects.values_list("kind", "text")) == [("note", "Клієнтка дзвонила")]
