@@ -5,6 +5,7 @@ from forewarn.inbox import chat_views
 app_name = "chat"
 
 urlpatterns = [
+    path("demo", chat_views.demo_page, name="demo"),
     path("sessions", chat_views.sessions, name="sessions"),
     path("sessions/<str:token>/messages", chat_views.messages, name="messages"),
     path("sessions/<str:token>/stream", chat_views.stream, name="stream"),

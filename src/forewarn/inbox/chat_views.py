@@ -18,6 +18,7 @@ from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from forewarn.core.errors import ServiceError
@@ -26,6 +27,11 @@ from forewarn.inbox.services import chat
 R = TypeVar("R", bound=HttpResponseBase)
 STREAM_SECONDS = 55  # then the browser reconnects (EventSource does so by itself)
 POLL_SECONDS = 0.5
+
+
+def demo_page(request: HttpRequest) -> HttpResponse:
+    """A plain page with the widget on it, to try the chat without a site of one's own."""
+    return render(request, "inbox/chat_demo.html")
 
 
 def _cors(response: R) -> R:

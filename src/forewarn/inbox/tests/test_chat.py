@@ -92,3 +92,9 @@ def test_agents_answer_in_chat_but_only_note_where_answers_are_not_delivered_yet
     agent.post(f"/inbox/{ticket.pk}/entries/", {"text": "Клієнтка дзвонила", "kind": "note"})
     agent.post(f"/inbox/{ticket.pk}/entries/", {"text": "Відповідь", "kind": "answer"})
     assert list(Entry.objects.values_list("kind", "text")) == [("note", "Клієнтка дзвонила")]
+
+
+def test_the_demo_page_carries_the_widget(db: None) -> None:
+    page = Client().get("/chat/demo")
+    assert page.status_code == 200
+    assert "/static/forewarn/chat.js" in page.content.decode()
