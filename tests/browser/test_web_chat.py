@@ -66,3 +66,7 @@ def test_a_visitor_chats_with_an_agent_live(
     assert (ticket.channel, ticket.customer.given_name) == ("webchat", "Марія")
     assert ticket.first_response_at is not None
     assert [e.kind for e in Entry.objects.order_by("pk")] == ["inbound", "outbound"]
+    # The visitor leaves: the server's stream notices at its next tick and ends, before the live server
+    # (and the test's database connection) goes away.
+    visitor.close()
+    time.sleep(1.5)
