@@ -31,7 +31,7 @@ from forewarn.customers.normalize import format_phone
 from forewarn.customers.services import consent as consent_service
 from forewarn.customers.services import importing, merging
 from forewarn.customers.services import profiles as svc
-from forewarn.privacy.services.protect import values_in
+from forewarn.privacy.services.protect import with_hidden
 
 PAGE_SIZE = 25
 FILTERS = ("q", "language", "segment", "preferred_channel", "consent_topic")
@@ -71,10 +71,9 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         messages.info(request, _("This profile was merged into another one; showing that one."))
         return redirect("customers:detail", customer_id=customer.merged_into_id)
     zone = zoneinfo.ZoneInfo(customer.time_zone)
-    history = list(customer.consent_history.select_related("actor")[:50])
-    notes = values_in("customers.consent_change", [c.pk for c in history if c.note])
-    for change in history:
-        change.hidden = notes.get(str(change.pk), [])  # type: ignore[attr-defined]
+    history = with_hidden(
+        "customers.consent_change", list(customer.consent_history.select_related("actor")[:50])
+    )
     merges = Merge.objects.filter(survivor=customer).select_related("absorbed", "actor")[:20]
     timeline: list[dict[str, Any]] = [{"at": c.changed_at, "kind": "consent", "item": c} for c in history] + [
         {"at": m.merged_at, "kind": "merge", "item": m} for m in merges

@@ -28,7 +28,7 @@ from forewarn.engage.services import events as event_service
 from forewarn.engage.services import incidents as incident_service
 from forewarn.engage.services import messages as message_service
 from forewarn.engage.services import triggers as trigger_service
-from forewarn.privacy.services.protect import leaves, values_in
+from forewarn.privacy.services.protect import leaves, with_hidden
 
 PAGE_SIZE = 50
 LOG_FILTERS = ("status", "channel", "topic", "kind", "reason", "customer_id", "incident_id")
@@ -198,9 +198,8 @@ def customer_messages(request: HttpRequest, customer_id: int) -> HttpResponse:
 def _with_hidden(events: list[Event]) -> list[Event]:
     """Each event with the masked values in its payload (``hidden``) and its payload's leaves (``fields``),
     so the page marks each mask and offers its reveal to those who may."""
-    hidden = values_in("engage.event", [e.pk for e in events])
+    with_hidden("engage.event", events)
     for event in events:
-        event.hidden = hidden.get(str(event.pk), [])  # type: ignore[attr-defined]
         event.fields = leaves(event.payload)  # type: ignore[attr-defined]
     return events
 

@@ -15,7 +15,7 @@ from forewarn.core.web import actor_for, render_page_or_part, staff_view
 from forewarn.inbox.models import TicketStatus
 from forewarn.inbox.services import replies
 from forewarn.inbox.services import tickets as ticket_service
-from forewarn.privacy.services.protect import values_in
+from forewarn.privacy.services.protect import with_hidden
 
 PAGE_SIZE = 50
 
@@ -41,10 +41,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     actor = actor_for(request)
     ticket = ticket_service.get_ticket_for(actor, ticket_id)
-    entries = list(ticket.entries.all())
-    hidden = values_in("inbox.entry", [e.pk for e in entries])
-    for entry in entries:
-        entry.hidden = hidden.get(str(entry.pk), [])  # type: ignore[attr-defined]
+    entries = with_hidden("inbox.entry", list(ticket.entries.all()))
     context = {
         "ticket": ticket,
         "entries": entries,

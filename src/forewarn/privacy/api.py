@@ -55,10 +55,10 @@ def reveal_value(
     request: HttpRequest, response: HttpResponse, value_id: int, payload: RevealIn
 ) -> dict[str, Any]:
     actor = actor_of(request)
-    value = reveal_service.reveal_value(actor=actor, value_id=value_id, reason=payload.reason)
+    value = reveal_service.get_value_for(actor, value_id)
+    original = reveal_service.reveal_value(actor=actor, value=value, reason=payload.reason)
     response["Cache-Control"] = "no-store"
-    kind = PersonalValue.objects.values_list("kind", flat=True).get(pk=value_id)
-    return {"id": value_id, "kind": kind, "value": value}
+    return {"id": value.pk, "kind": value.kind, "value": original}
 
 
 class AuditOut(Schema):

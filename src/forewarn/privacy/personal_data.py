@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models
-from django.db.models.functions import Cast
-
 from forewarn.core.models import IdempotencyRecord
 from forewarn.privacy.crypto import KeyMissing, keyring
 from forewarn.privacy.models import PersonalValue
-from forewarn.privacy.services.subjects import Holder, People, json_spellings
+from forewarn.privacy.services.subjects import Holder, People, rows_holding
 
 
 def _opened(people: People) -> list[tuple[PersonalValue, str]]:
@@ -37,10 +34,8 @@ def needles(people: People) -> set[str]:
 
 
 def erase(people: People, found: set[str]) -> dict[str, int]:
-    condition = models.Q()
-    for needle in json_spellings(found):
-        condition |= models.Q(_text__contains=needle)
-    quoting = IdempotencyRecord.objects.annotate(_text=Cast("response", models.TextField())).filter(condition)
+    response = IdempotencyRecord._meta.get_field("response")
+    quoting = rows_holding(IdempotencyRecord.objects.all(), response, found)
     answers = list(quoting.values_list("pk", flat=True)) if found else []
     return {
         "values": PersonalValue.objects.filter(customer__in=people).delete()[0],

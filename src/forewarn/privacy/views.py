@@ -31,7 +31,7 @@ def reveal(request: HttpRequest, value_id: int) -> HttpResponse:
     status = 200
     try:
         context["original"] = reveal_service.reveal_value(
-            actor=actor, value_id=value_id, reason=request.POST.get("reason", "")
+            actor=actor, value=value, reason=request.POST.get("reason", "")
         )
     except ServiceError as exc:
         context["error"], status = exc, exc.status

@@ -68,6 +68,11 @@ class Words:
         found = {channel for (v, channel, _lang) in self.by_key if v == variant}
         return None if "" in found else frozenset(found)
 
+    @property
+    def asks_for_originals(self) -> bool:
+        """Whether any of these words prints a masked value's original (the ``unmasked`` filter)."""
+        return any("unmasked" in subject or "unmasked" in body for subject, body in self.by_key.values())
+
     def has(self, variant: str) -> bool:
         return any(v == variant for (v, _c, _l) in self.by_key)
 
@@ -480,11 +485,12 @@ def incident_context(incident: Incident) -> dict[str, Any]:
     }
 
 
-def render_context(message: Message) -> dict[str, Any]:
+def render_context(message: Message, *, originals: bool = False) -> dict[str, Any]:
     """What a message's words may use: what it was planned with (the event's payload, the offer), the
-    customer as they are now, and its incident."""
+    customer as they are now, and its incident; with ``originals`` (words that say ``unmasked``), the
+    payload's masked texts marked with the values they stand for."""
     context = {**message.context, "customer": customer_context(message.customer)}
-    if message.event_id is not None and "payload" in context:
+    if originals and message.event_id is not None and "payload" in context:
         hidden = values_in("engage.event", [message.event_id]).get(str(message.event_id), [])
         context["payload"] = with_masks(context["payload"], hidden)
     if message.incident is not None:
@@ -506,7 +512,8 @@ def compose(message: Message) -> bool:
     """Write the message's words now, for its channel and the customer as they are at this moment (a
     name corrected overnight is right in the morning); a digest gathers its parts' words under its own.
     False when there are no words for this channel."""
-    if not write(message, words_for(message), render_context(message)):
+    words = words_for(message)
+    if not write(message, words, render_context(message, originals=words.asks_for_originals)):
         return False
     if message.allow_digest:
         parts = (
@@ -517,7 +524,8 @@ def compose(message: Message) -> bool:
         bodies, sent = [message.body], [message.words_to_send[1]]  # type: ignore[attr-defined]
         for part in parts:
             part.channel, part.variant = message.channel, message.variant
-            if write(part, words_for(part), render_context(part)):
+            part_words = words_for(part)
+            if write(part, part_words, render_context(part, originals=part_words.asks_for_originals)):
                 bodies.append(part.body)
                 sent.append(part.words_to_send[1])  # type: ignore[attr-defined]
         message.body = "\n\n".join(bodies)

@@ -23,8 +23,8 @@ from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import Identity, IdentityKind
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
-from forewarn.inbox.models import ChatSession, Entry, EntryKind, Ticket, TicketStatus
-from forewarn.privacy.services.protect import mask_text, store_values
+from forewarn.inbox.models import ChatSession, Entry, EntryKind, TicketStatus
+from forewarn.inbox.services.inbound import open_ticket, record_inbound
 
 RATE = 20  # messages a minute from one visitor
 MAX_TEXT = 4000
@@ -85,26 +85,10 @@ def write(session: ChatSession, text: str) -> Entry:
             if recent >= RATE:
                 raise TooMany(_("You are writing faster than we can read. Please wait a minute."))
         if ticket is None or ticket.status == TicketStatus.CLOSED:
-            masked_subject, _hidden = mask_text(text.splitlines()[0], limit=120)
-            ticket = Ticket.objects.create(
-                customer=session.customer,
-                channel=Channel.WEBCHAT,
-                subject=masked_subject,
-                created_at=now,
-                updated_at=now,
-            )
+            ticket = open_ticket(session.customer, Channel.WEBCHAT, text.splitlines()[0][:120], now)
             session.ticket = ticket
             session.save(update_fields=["ticket"])
-        elif ticket.status in (TicketStatus.SOLVED, TicketStatus.PENDING):
-            ticket.status = TicketStatus.OPEN
-        ticket.last_inbound_at = ticket.updated_at = now
-        ticket.save(update_fields=["status", "last_inbound_at", "updated_at"])
-        masked, hidden = mask_text(text, "text")
-        entry = Entry.objects.create(
-            ticket=ticket, kind=EntryKind.INBOUND, channel=Channel.WEBCHAT, text=masked, created_at=now
-        )
-        store_values([("inbox.entry", entry.pk, session.customer_id, hidden)])
-    return entry
+        return record_inbound(ticket, channel=Channel.WEBCHAT, text=text, now=now)
 
 
 def conversation(session: ChatSession, *, after: int = 0) -> list[dict[str, Any]]:

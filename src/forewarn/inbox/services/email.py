@@ -11,7 +11,8 @@ can and records defects instead of failing. Then, in order:
 3. **The customer** is found by the sender's address, or created with it.
 4. **Threading**: a message that answers (``In-Reply-To``, ``References``) an entry of a ticket joins that
    ticket; failing that, a ``[#123]`` token in the subject joins ticket 123 if it is the same customer's;
-   otherwise a new ticket opens. A solved ticket the customer writes to again opens again.
+   otherwise a new ticket opens. A solved ticket the customer writes to again opens again
+   (``inbound.record_inbound``, shared by every channel).
 5. **Words**: the plain-text part (or the HTML part made text), and the HTML part sanitised with
    ``nh3`` (no scripts, no event handlers, no styles that load anything); both masked (privacy).
 6. **Attachments** are kept by content (sha256) under the data directory, up to a size per file and per
@@ -43,8 +44,8 @@ from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import Customer, Identity, IdentityKind
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
-from forewarn.inbox.models import Attachment, Entry, EntryKind, Ticket, TicketStatus
-from forewarn.privacy.services.protect import mask_text, store_values
+from forewarn.inbox.models import Attachment, Entry, Ticket
+from forewarn.inbox.services.inbound import open_ticket, record_inbound
 
 MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
 TICKET_TOKEN_RE = re.compile(r"\[#(\d{1,12})\]")
@@ -232,28 +233,17 @@ def _store(  # noqa: PLR0917 - one message's parts, in the order they were read
     ticket = _thread(references, subject, customer)
     status = "threaded"
     if ticket is None:
-        masked_subject, _hidden = mask_text(subject, limit=300)
-        ticket = Ticket.objects.create(
-            customer=customer, channel=Channel.EMAIL, subject=masked_subject, created_at=now, updated_at=now
-        )
-        status = "created"
-    elif ticket.status in (TicketStatus.SOLVED, TicketStatus.CLOSED, TicketStatus.PENDING):
-        ticket.status = TicketStatus.OPEN  # the customer wrote again: it is theirs to answer
-    ticket.last_inbound_at = ticket.updated_at = now
-    ticket.save(update_fields=["status", "last_inbound_at", "updated_at"])
-    masked_text, hidden_text = mask_text(text, "text")
-    masked_html, hidden_html = mask_text(safe_html, "html")
-    entry = Entry.objects.create(
-        ticket=ticket,
-        kind=EntryKind.INBOUND,
+        ticket, status = open_ticket(customer, Channel.EMAIL, subject, now), "created"
+    entry = record_inbound(
+        ticket,
         channel=Channel.EMAIL,
-        text=masked_text,
-        html=masked_html,
+        text=text,
+        html=safe_html,
         provider_id=provider_id,
         references=references,
-        created_at=sent_at,
+        at=sent_at,
+        now=now,
     )
-    store_values([("inbox.entry", entry.pk, customer.pk, hidden_text + hidden_html)])
     for name, content_type, data, size in files:
         digest = ""
         if data is not None:

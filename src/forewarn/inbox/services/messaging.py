@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 
 from forewarn.core import clock
 from forewarn.customers.models import Customer
-from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
-from forewarn.privacy.services.protect import mask_text, store_values
+from forewarn.inbox.models import Entry, Ticket, TicketStatus
+from forewarn.inbox.services.inbound import open_ticket, record_inbound
 
 REOPEN_WITHIN = timedelta(days=7)
 
@@ -37,25 +37,16 @@ def file_reply(customer: Customer, event: Any) -> Entry | None:
                 .order_by("-last_inbound_at")
                 .first()
             )
-            text, hidden = mask_text(event.text or "", "text")
             if ticket is None:
-                subject = text.splitlines()[0][:120] if text else ""
-                ticket = Ticket.objects.create(
-                    customer=customer, channel=event.channel, subject=subject, created_at=now, updated_at=now
-                )
-            elif ticket.status in (TicketStatus.SOLVED, TicketStatus.PENDING):
-                ticket.status = TicketStatus.OPEN
-            ticket.last_inbound_at = ticket.updated_at = now
-            ticket.save(update_fields=["status", "last_inbound_at", "updated_at"])
-            entry = Entry.objects.create(
-                ticket=ticket,
-                kind=EntryKind.INBOUND,
+                ticket = open_ticket(customer, event.channel, (event.text or "").split("\n", 1)[0][:120], now)
+            entry = record_inbound(
+                ticket,
                 channel=event.channel,
-                text=text,
+                text=event.text or "",
                 provider_id=provider_id,
-                created_at=event.occurred_at or now,
+                at=event.occurred_at,
+                now=now,
             )
-            store_values([("inbox.entry", entry.pk, customer.pk, hidden)])
     except IntegrityError:  # the same callback, filed a moment ago by another request
         return None
     return entry

@@ -132,6 +132,14 @@ def store_values(
     return len(rows)
 
 
+def with_hidden(source: str, rows: Sequence[Any]) -> Sequence[Any]:
+    """Each row with ``hidden``: the values masked in it (no originals), for ``{% masked %}`` to mark."""
+    found = values_in(source, [row.pk for row in rows])
+    for row in rows:
+        row.hidden = found.get(str(row.pk), [])
+    return rows
+
+
 def values_in(source: str, source_ids: Iterable[object]) -> dict[str, list[PersonalValue]]:
     """The values hidden in these records, by record id, in the order their masks appear (no originals)."""
     by_id: dict[str, list[PersonalValue]] = {}

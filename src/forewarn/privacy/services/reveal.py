@@ -24,9 +24,9 @@ def get_value_for(actor: Actor, value_id: int) -> PersonalValue:
     return value
 
 
-def reveal_value(*, actor: Actor, value_id: int, reason: str) -> str:
-    """The original of one value. Refusals are recorded too: a pattern of them is worth an admin's look."""
-    value = get_value_for(actor, value_id)
+def reveal_value(*, actor: Actor, value: PersonalValue, reason: str) -> str:
+    """The original of one value (fetched with ``get_value_for``). Refusals are recorded too: a pattern of
+    them is worth an admin's look."""
     reason = (reason or "").strip()
     if not actor.may(Perm.PII_REVEAL):
         audit.record(

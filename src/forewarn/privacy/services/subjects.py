@@ -144,22 +144,26 @@ def text_columns() -> Iterable[tuple[type[models.Model], models.Field[Any, Any]]
                 yield model, f
 
 
+def rows_holding(rows: models.QuerySet[Any], field: models.Field[Any, Any], needles: Iterable[str]) -> Any:
+    """The rows whose ``field`` holds any of ``needles`` (a JSON field read as its text, both spellings)."""
+    if isinstance(field, models.JSONField):
+        rows = rows.annotate(_as_text=Cast(field.name, models.TextField()))
+        column, spellings = "_as_text", json_spellings(needles)
+    else:
+        column, spellings = field.name, set(needles)
+    condition = models.Q()
+    for n in spellings:
+        condition |= models.Q(**{f"{column}__contains": n})
+    return rows.filter(condition)
+
+
 def scan_for(needles: Iterable[str]) -> list[tuple[str, str]]:
     """Every (table, column) in which any of ``needles`` still appears (JSON read as its text)."""
     needles = sorted({n for n in needles if n})
     if not needles:
         return []
-    found = []
-    for model, f in text_columns():
-        rows = model._default_manager.all()
-        if isinstance(f, models.JSONField):
-            rows = rows.annotate(_as_text=Cast(f.name, models.TextField()))
-            column, spellings = "_as_text", json_spellings(needles)
-        else:
-            column, spellings = f.name, set(needles)
-        condition = models.Q()
-        for n in spellings:
-            condition |= models.Q(**{f"{column}__contains": n})
-        if rows.filter(condition).exists():
-            found.append((model._meta.db_table, f.column))
-    return found
+    return [
+        (model._meta.db_table, f.column)
+        for model, f in text_columns()
+        if rows_holding(model._default_manager.all(), f, needles).exists()
+    ]
