@@ -85,14 +85,19 @@ def dispatch(
     batch: Annotated[int, typer.Option(help="Messages claimed per round.")] = 100,
     interval: Annotated[float, typer.Option(help="Seconds between polls when nothing is due.")] = 0.5,
 ) -> None:
-    """Send due messages from the outbox (run several, on several machines, to send faster)."""
+    """Send due messages from the outbox, and run the periodic work (SLA sweeps, handing out queued
+    tickets); run several, on several machines, to send faster."""
     _setup()
+    from forewarn.core.periodic import run_periodic  # noqa: PLC0415
     from forewarn.engage.services.outbox import run_dispatcher  # noqa: PLC0415
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_args: stop.set())
+    timers = threading.Thread(target=run_periodic, args=(stop,), name="periodic", daemon=True)
+    timers.start()
     run_dispatcher(stop, batch=batch, idle=interval)
+    timers.join(timeout=10)
 
 
 @app.command()

@@ -17,3 +17,9 @@ class InboxConfig(AppConfig):
         from forewarn.inbox.services.messaging import file_reply  # noqa: PLC0415
 
         listen_to_replies(file_reply)
+
+        from forewarn.core.periodic import every  # noqa: PLC0415
+        from forewarn.inbox.services import assignment, sla  # noqa: PLC0415
+
+        every(60, "inbox.sla_sweep", sla.sweep)
+        every(30, "inbox.assign_waiting", assignment.assign_waiting)

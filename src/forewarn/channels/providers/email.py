@@ -73,6 +73,11 @@ class SmtpProvider:
             mime["Subject"] = message.subject
             mime["Date"] = format_datetime(clock.now())
             mime["Message-ID"] = message_id_for(message.idempotency_key, self.domain)
+            thread = message.metadata.get("thread") or {}
+            if thread.get("in_reply_to"):
+                # An answer threads under what the customer wrote in every mail client (RFC 5322 3.6.4).
+                mime["In-Reply-To"] = thread["in_reply_to"]
+                mime["References"] = " ".join(thread.get("references") or [thread["in_reply_to"]])
             unsubscribe_url = message.metadata.get("unsubscribe_url")
             if unsubscribe_url:
                 # RFC 8058 one-click: mail clients show an unsubscribe button that POSTs to this URL.

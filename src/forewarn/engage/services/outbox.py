@@ -165,6 +165,9 @@ def deliver(message: Message, *, now: datetime) -> str:
     # message.body keeps the masks (planning.write).
     subject, body = message.words_to_send  # type: ignore[attr-defined]
     metadata: dict[str, Any] = {"message_id": message.pk, "topic": message.topic, "kind": message.kind}
+    if message.context.get("thread"):
+        # An answer in a conversation: what it answers (an email's In-Reply-To and References).
+        metadata["thread"] = message.context["thread"]
     if message.topic != Topic.TRANSACTIONAL:
         # Every message a customer may refuse carries its way out (and email its List-Unsubscribe header).
         url = settings.FOREWARN_PUBLIC_URL.rstrip("/") + reverse(

@@ -45,6 +45,9 @@ CHANNEL_OF_IDENTITY = {"phone": "sms", "email": "email", "telegram": "telegram",
 LANGUAGE_FALLBACK = ("en", "uk", "ru")
 # A detractor's score counts against promotions for this long.
 DETRACTOR_MEMORY = timedelta(days=90)
+# A staff member's answer to what a customer wrote (the inbox): its words are written already, and are
+# sent as they are, never rendered as a template.
+ANSWER_KIND = "answer"
 
 
 @dataclass
@@ -100,6 +103,9 @@ class Draft:
     when_bumped: str = WhenBumped.DEFER
     # A message already in the outbox (waiting for its trigger's delay) to decide on, rather than a new one.
     existing: Message | None = None
+    # The address to use on the channel the policy chooses, when it is not the customer's primary one
+    # (an answer goes where the customer wrote from).
+    address: str = ""
 
 
 @dataclass
@@ -348,7 +354,8 @@ def _row(
     return [
         draft.customer_id, draft.trigger_id, draft.event_id, draft.incident_id, draft.kind, intent.topic,
         intent.priority, intent.critical, intent.allow_digest, intent.when_late, draft.when_bumped,
-        decision.variant, "", decision.channel, decision.address, fallbacks, "", "",
+        decision.variant, "", decision.channel, decision.address and (draft.address or decision.address),
+        fallbacks, "", "",
         draft.context, intent.dedup_key if status in LIVE_STATUSES else "", status, decision.reason,
         trail_of, now,
         decision.send_after or now, decision.expires_at, decision.digest_into, 0, "", None, "", "", None,
@@ -512,6 +519,8 @@ def compose(message: Message) -> bool:
     """Write the message's words now, for its channel and the customer as they are at this moment (a
     name corrected overnight is right in the morning); a digest gathers its parts' words under its own.
     False when there are no words for this channel."""
+    if message.kind == ANSWER_KIND:
+        return _answer_words(message)
     words = words_for(message)
     if not write(message, words, render_context(message, originals=words.asks_for_originals)):
         return False
@@ -531,6 +540,15 @@ def compose(message: Message) -> bool:
         message.body = "\n\n".join(bodies)
         message.words_to_send = (message.words_to_send[0], "\n\n".join(sent))  # type: ignore[attr-defined]
     return True
+
+
+def _answer_words(message: Message) -> bool:
+    """An answer's words as its author wrote them (stored masked: a value an agent types goes out masked)."""
+    answer = message.context.get("answer") or {}
+    message.language = answer.get("language", "")
+    message.subject, message.body = answer.get("subject", "")[:200], answer.get("body", "")
+    message.words_to_send = (message.subject, message.body)  # type: ignore[attr-defined]
+    return bool(message.body)
 
 
 def _words_once(message: Message, of_trigger: dict[int, Words]) -> Words:

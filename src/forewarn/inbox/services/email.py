@@ -35,6 +35,7 @@ from typing import Any
 import nh3
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
@@ -147,18 +148,33 @@ def _customer_for(address: str, display_name: str) -> Customer:
 
 def _thread(references: list[str], subject: str, customer: Customer) -> Ticket | None:
     if references:
+        # What the customer answers: a message of theirs, or one of our answers (its Message-ID is the
+        # one the outbox's provider gave it).
         entry = (
-            Entry.objects.filter(channel=Channel.EMAIL, provider_id__in=references)
+            Entry.objects.filter(
+                Q(provider_id__in=references) | Q(message__provider_message_id__in=references),
+                channel=Channel.EMAIL,
+            )
             .select_related("ticket")
             .order_by("-created_at")
             .first()
         )
         if entry is not None:
-            return entry.ticket
+            return _surviving(entry.ticket)
     token = TICKET_TOKEN_RE.search(subject)
     if token:
-        return Ticket.objects.filter(pk=int(token.group(1)), customer=customer).first()
+        found = Ticket.objects.filter(pk=int(token.group(1)), customer=customer).first()
+        return _surviving(found) if found else None
     return None
+
+
+def _surviving(ticket: Ticket) -> Ticket:
+    """A ticket merged into another is continued there."""
+    seen = {ticket.pk}
+    while ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
+        seen.add(ticket.merged_into_id)
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
 
 
 def _sent_at(message: EmailMessage, now: datetime) -> datetime:
@@ -241,6 +257,7 @@ def _store(  # noqa: PLR0917 - one message's parts, in the order they were read
         html=safe_html,
         provider_id=provider_id,
         references=references,
+        address=address,
         at=sent_at,
         now=now,
     )

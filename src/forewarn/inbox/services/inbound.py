@@ -7,17 +7,29 @@ from datetime import datetime
 
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
+from forewarn.inbox.services import assignment, sla
 from forewarn.privacy.services.protect import mask_text, store_values
 
 REOPENED_BY_THE_CUSTOMER = (TicketStatus.SOLVED, TicketStatus.CLOSED, TicketStatus.PENDING)
 
 
 def open_ticket(customer: Customer, channel: str, first_line: str, now: datetime) -> Ticket:
-    """A new ticket, its subject the first words (masked) of what opened it."""
+    """A new ticket, its subject the first words (masked) of what opened it, with its SLA clocks running
+    and routed to a team and an agent who is there to take it."""
     subject, _hidden = mask_text(first_line, limit=300)
-    return Ticket.objects.create(
-        customer=customer, channel=channel, subject=subject, created_at=now, updated_at=now
+    ticket = Ticket(
+        customer=customer,
+        channel=channel,
+        subject=subject,
+        language=customer.language,
+        created_at=now,
+        updated_at=now,
     )
+    sla.start_clocks(ticket)
+    assignment.route(ticket)
+    ticket.save()
+    assignment.assign_next(ticket, now)
+    return ticket
 
 
 def record_inbound(
@@ -29,13 +41,17 @@ def record_inbound(
     html: str = "",
     provider_id: str = "",
     references: list[str] | None = None,
+    address: str = "",
     at: datetime | None = None,
 ) -> Entry:
     """The customer wrote: their words (masked) as an inbound entry; a ticket that waited opens again."""
-    if ticket.status in REOPENED_BY_THE_CUSTOMER:
-        ticket.status = TicketStatus.OPEN  # the customer wrote again: it is theirs to answer
+    fields = ["status", "last_inbound_at", "updated_at"]
     ticket.last_inbound_at = ticket.updated_at = now
-    ticket.save(update_fields=["status", "last_inbound_at", "updated_at"])
+    if ticket.status in REOPENED_BY_THE_CUSTOMER:
+        old, ticket.status = ticket.status, TicketStatus.OPEN  # the customer wrote again: theirs to answer
+        fields += sla.status_changed(ticket, old, now)
+    fields += sla.customer_wrote(ticket)
+    ticket.save(update_fields=sorted(set(fields)))
     masked_text, hidden = mask_text(text, "text")
     masked_html, hidden_html = mask_text(html, "html") if html else ("", [])
     entry = Entry.objects.create(
@@ -46,6 +62,7 @@ def record_inbound(
         html=masked_html,
         provider_id=provider_id,
         references=references or [],
+        address=address,
         created_at=at or now,
     )
     store_values([("inbox.entry", entry.pk, ticket.customer_id, hidden + hidden_html)])

@@ -44,6 +44,7 @@ def file_reply(customer: Customer, event: Any) -> Entry | None:
                 channel=event.channel,
                 text=event.text or "",
                 provider_id=provider_id,
+                address=event.address,
                 at=event.occurred_at,
                 now=now,
             )

@@ -1,7 +1,7 @@
 """What the inbox holds about a person: their tickets, what was said in them, and attachments.
 
 Erasure keeps each ticket and entry (for counts: how many contacts, how fast answered) and empties their
-words, subjects, tags, attachment names and the stored files themselves.
+words, addresses, subjects, tags, custom fields, attachment names and the stored files themselves.
 """
 
 from __future__ import annotations
@@ -50,8 +50,10 @@ def erase(people: People, _needles: set[str]) -> dict[str, int]:
     return {
         "attachment_files": removed,
         "attachments": attachments.update(filename="", sha256=""),
-        "entries": Entry.objects.filter(ticket__customer__in=people).update(text="", html="", references=[]),
-        "tickets": Ticket.objects.filter(customer__in=people).update(subject="", tags=[]),
+        "entries": Entry.objects.filter(ticket__customer__in=people).update(
+            text="", html="", references=[], address=""
+        ),
+        "tickets": Ticket.objects.filter(customer__in=people).update(subject="", tags=[], custom_fields={}),
     }
 
 

@@ -1,11 +1,18 @@
 """Staff answers and notes in a ticket.
 
-An answer in a web chat is delivered by the chat itself (the visitor's widget receives it). Answers on
-email, SMS and messengers will go through the engage outbox, as every outbound message does; until then
-the form offers answers only where the chat delivers them, and notes everywhere.
+An answer goes back on the channel the customer used: in a web chat the visitor's widget receives it;
+on email, SMS, Telegram and Viber it is planned as a transactional message and sent by the engage
+outbox (``engage.services.answers``), to the address the customer last wrote from, an email answer
+threaded under their message (``In-Reply-To``/``References``) with the ticket's token in its subject.
+A phone call's ticket takes notes only: the answer is a call.
+
+Two people answering the same ticket at once are warned: an answer written while someone else's answer
+arrived is refused with ``collision`` unless its author confirms it.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -15,27 +22,63 @@ from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import Conflict, ValidationFailed
 from forewarn.core.vocab import Channel
+from forewarn.engage.services.answers import AnswerIn, queue_answer
 from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
+from forewarn.inbox.services import sla
 from forewarn.privacy.services.protect import mask_text, store_values
 
-ANSWERED_HERE = {Channel.WEBCHAT}
+ANSWERED_BY_CHAT = {Channel.WEBCHAT}
+ANSWERED_BY_OUTBOX = {Channel.EMAIL, Channel.SMS, Channel.TELEGRAM, Channel.VIBER}
 
 
 def may_answer(ticket: Ticket) -> bool:
-    return ticket.channel in ANSWERED_HERE
+    return ticket.channel in ANSWERED_BY_CHAT | ANSWERED_BY_OUTBOX
 
 
-def add_entry(*, actor: Actor, ticket: Ticket, text: str, note: bool = False) -> Entry:
+def email_subject(ticket: Ticket) -> str:
+    """``Re: <subject> [#id]``: the token threads the customer's answer even if their client drops the
+    headers."""
+    subject = ticket.subject or _("Your request")
+    if not subject.lower().startswith(("re:", "на:", "ответ:")):
+        subject = f"Re: {subject}"
+    return f"{subject} [#{ticket.pk}]"
+
+
+def add_entry(
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    text: str,
+    note: bool = False,
+    seen_up_to: int | None = None,
+    confirmed: bool = False,
+) -> Entry:
+    """Add an answer or a note. ``seen_up_to`` is the last entry its author saw: a newer answer by
+    someone else refuses this one (``collision``) unless ``confirmed``."""
     actor.require(Perm.TICKETS_ANSWER)
     text = (text or "").strip()
     if not text:
         raise ValidationFailed.single("text", "required", _("Write the answer first."))
     if not note and not may_answer(ticket):
         raise Conflict(
-            _("Answers on this channel are not available yet; add a note."), code="channel_not_answerable"
+            _("A phone call is answered by calling back; add a note."), code="channel_not_answerable"
         )
     now = clock.now()
     with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().select_related("sla_policy__calendar").get(pk=ticket.pk)
+        if not note and seen_up_to is not None and not confirmed:
+            newer = (
+                Entry.objects.filter(ticket=ticket, kind=EntryKind.OUTBOUND, pk__gt=seen_up_to)
+                .exclude(author_id=actor.user_id)
+                .select_related("author")
+                .first()
+            )
+            if newer is not None:
+                raise Conflict(
+                    _("%(name)s answered while you were writing. Read it, then send yours if it still fits.")
+                    % {"name": str(newer.author or _("Someone"))},
+                    code="collision",
+                )
         masked, hidden = mask_text(text, "text")
         entry = Entry.objects.create(
             ticket=ticket,
@@ -49,11 +92,51 @@ def add_entry(*, actor: Actor, ticket: Ticket, text: str, note: bool = False) ->
         fields = ["updated_at"]
         ticket.updated_at = now
         if not note:
+            if ticket.channel in ANSWERED_BY_OUTBOX:
+                _send(ticket, entry, now)
+            ticket.last_answer_at = now
+            fields += ["last_answer_at", *sla.answered(ticket, now)]
             if ticket.first_response_at is None:
                 ticket.first_response_at = now
                 fields.append("first_response_at")
             if ticket.status == TicketStatus.NEW:
-                ticket.status = TicketStatus.OPEN
-                fields.append("status")
-        ticket.save(update_fields=fields)
+                old, ticket.status = ticket.status, TicketStatus.OPEN
+                fields += ["status", *sla.status_changed(ticket, old, now)]
+        ticket.save(update_fields=sorted(set(fields)))
     return entry
+
+
+def _send(ticket: Ticket, entry: Entry, now: datetime) -> None:
+    """Plan the answer in the outbox, on the ticket's channel, to where the customer last wrote from."""
+    last = (
+        Entry.objects.filter(ticket=ticket, kind=EntryKind.INBOUND, channel=ticket.channel)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    is_email = ticket.channel == Channel.EMAIL
+    in_reply_to = last.provider_id if is_email and last and last.provider_id.startswith("<") else ""
+    message = queue_answer(
+        AnswerIn(
+            customer_id=ticket.customer_id,
+            channel=ticket.channel,
+            subject=email_subject(ticket) if is_email else "",
+            body=entry.text,
+            language=ticket.language or ticket.customer.language,
+            address=last.address if last else "",
+            in_reply_to=in_reply_to,
+            references=_references(last, in_reply_to),
+            key=f"entry:{entry.pk}",
+        ),
+        now=now,
+    )
+    if message is not None:
+        entry.message = message
+        entry.address = message.address
+        entry.save(update_fields=["message", "address"])
+
+
+def _references(last: Entry | None, in_reply_to: str) -> list[str]:
+    """The thread so far, oldest first, ending with the message answered (stored newest first)."""
+    if not in_reply_to or last is None:
+        return []
+    return list(dict.fromkeys([*reversed(last.references), in_reply_to]))

@@ -1,14 +1,23 @@
-"""Reading tickets: the inbox list with its filters, and one ticket with what was said in it."""
+"""Tickets: the inbox list with its filters, one ticket with what was said in it, and changing a ticket's
+status, priority, tags, custom fields and linked incident."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
-from forewarn.core.errors import NotFound
-from forewarn.inbox.models import Ticket
+from forewarn.core import clock
+from forewarn.core.errors import FieldError, NotFound, ValidationFailed
+from forewarn.engage.models import Incident
+from forewarn.inbox.models import Priority, Ticket, TicketEvent, TicketStatus
+from forewarn.inbox.services import sla
+from forewarn.privacy.services.protect import mask_payload, store_values
 
 
 def list_tickets(
@@ -29,10 +38,90 @@ def get_ticket_for(actor: Actor, ticket_id: int) -> Ticket:
     actor.require(Perm.TICKETS_VIEW)
     ticket = (
         Ticket.objects.select_related("customer")
-        .prefetch_related("entries__attachments")
+        .prefetch_related("entries__attachments", "entries__message", "entries__author")
         .filter(pk=ticket_id)
         .first()
     )
     if ticket is None:
         raise NotFound(_("No such ticket."), code="ticket_not_found")
+    return ticket
+
+
+@dataclass(frozen=True)
+class TicketChange:
+    """What a person changes about a ticket; None leaves a part as it is."""
+
+    status: str | None = None
+    priority: str | None = None
+    tags: list[str] | None = None
+    custom_fields: dict[str, Any] | None = None
+    incident_id: int | None = None
+    unlink_incident: bool = False
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(t.strip().lower()[:50] for t in tags if t.strip()))
+
+
+def update_ticket(*, actor: Actor, ticket: Ticket, change: TicketChange) -> Ticket:
+    """Change status, priority, tags, custom fields or the linked incident; each change is recorded, and
+    the SLA clocks follow (pending stops the resolution clock, a new priority may mean a new policy)."""
+    actor.require(Perm.TICKETS_ANSWER)
+    errors = []
+    if change.status is not None and change.status not in TicketStatus.values:
+        errors.append(FieldError("status", "invalid", _("Unknown status.")))
+    if change.priority is not None and change.priority not in Priority.values:
+        errors.append(FieldError("priority", "invalid", _("Unknown priority.")))
+    if change.incident_id is not None and not Incident.objects.filter(pk=change.incident_id).exists():
+        errors.append(FieldError("incident_id", "incident_not_found", _("No such incident.")))
+    if change.custom_fields is not None and any(len(str(k)) > 50 for k in change.custom_fields):
+        errors.append(
+            FieldError("custom_fields", "name_too_long", _("Field names are 50 characters at most."))
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    now = clock.now()
+    with transaction.atomic():
+        ticket = (
+            Ticket.objects.select_for_update()
+            .select_related("customer", "sla_policy__calendar")
+            .get(pk=ticket.pk)
+        )
+        fields: list[str] = ["updated_at"]
+        events: list[tuple[str, dict[str, Any]]] = []
+        if change.status is not None and change.status != ticket.status:
+            old, ticket.status = ticket.status, change.status
+            if change.status == TicketStatus.SOLVED:
+                ticket.solved_at = now
+                fields.append("solved_at")
+            fields += ["status", *sla.status_changed(ticket, old, now)]
+            events.append((TicketEvent.Kind.STATUS, {"from": old, "to": change.status}))
+        if change.priority is not None and change.priority != ticket.priority:
+            old, ticket.priority = ticket.priority, change.priority
+            fields += ["priority", *sla.start_clocks(ticket)]
+            events.append((TicketEvent.Kind.PRIORITY, {"from": old, "to": change.priority}))
+        if change.tags is not None:
+            tags = _clean_tags(change.tags)
+            if tags != ticket.tags:
+                events.append((TicketEvent.Kind.TAGS, {"from": ticket.tags, "to": tags}))
+                ticket.tags = tags
+                fields.append("tags")
+        if change.custom_fields is not None and change.custom_fields != ticket.custom_fields:
+            masked, hidden = mask_payload(change.custom_fields, "custom_fields")
+            store_values([("inbox.ticket", ticket.pk, ticket.customer_id, hidden)])
+            events.append((TicketEvent.Kind.FIELDS, {"names": sorted(masked)}))
+            ticket.custom_fields = masked
+            fields.append("custom_fields")
+        if change.unlink_incident or (
+            change.incident_id is not None and change.incident_id != ticket.incident_id
+        ):
+            ticket.incident_id = None if change.unlink_incident else change.incident_id
+            fields.append("incident")
+            events.append((TicketEvent.Kind.INCIDENT, {"incident": ticket.incident_id}))
+        ticket.updated_at = now
+        ticket.save(update_fields=sorted(set(fields)))
+        TicketEvent.objects.bulk_create(
+            TicketEvent(ticket=ticket, kind=kind, actor_id=actor.user_id, data=data, at=now)
+            for kind, data in events
+        )
     return ticket

@@ -78,11 +78,9 @@ def test_an_unknown_chat_is_a_404_and_a_flood_is_refused_with_a_reason(db: None)
     assert empty.status_code == 422
 
 
-def test_agents_answer_in_chat_but_only_note_where_answers_are_not_delivered_yet(
-    olena: User, maria: Customer
-) -> None:
+def test_a_phone_call_takes_notes_but_no_written_answer(olena: User, maria: Customer) -> None:
     ticket = Ticket.objects.create(
-        customer=maria, channel="email", subject="x", created_at=maria.created_at, updated_at=maria.created_at
+        customer=maria, channel="voice", subject="x", created_at=maria.created_at, updated_at=maria.created_at
     )
     agent = Client()
     agent.force_login(olena)

@@ -1,0 +1,224 @@
+"""SLA clocks and escalation.
+
+A ticket gets its policy when it opens (and again when its priority changes): the first active policy
+whose priority, channel and segment match. Its two clocks run in the policy's calendar's working time:
+
+- **first response**: due ``first_response_minutes`` after the ticket opened; stopped by the first
+  answer (a note is not an answer);
+- **resolution**: due ``resolution_minutes`` after it opened, plus the working minutes it spent pending
+  on the customer (the clock stands still then); stopped when the ticket is solved.
+
+Each due moment is stored with the moment its warning is due, so ``sweep`` (run every minute beside the
+outbox sender, and safe to run in several processes at once: each change is a conditional UPDATE that
+only one of them wins) reads only what is due, through partial indexes, and records once each:
+
+- a warning ``warn_before_minutes`` before a clock runs out;
+- a breach when it runs out: the ticket goes to the supervisors (escalation level 1);
+- head office, when a customer's message waited ``head_office_after_days`` working days without an answer
+  (escalation level 2), whatever the clocks say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, QuerySet
+
+from forewarn.core import clock
+from forewarn.inbox.hours import Calendar, moved_workdays, parse_hours, public_holidays
+from forewarn.inbox.models import (
+    BusinessCalendar,
+    Escalation,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+
+STOPPED = (TicketStatus.SOLVED, TicketStatus.CLOSED)
+CLOCKS = ("first_response", "resolution")
+
+
+def _never(_day: date) -> bool:
+    return False
+
+
+def calendar_of(row: BusinessCalendar | None) -> Calendar:
+    if row is None:
+        return Calendar.always()
+    return Calendar(
+        zone=ZoneInfo(row.time_zone),
+        week=parse_hours(row.hours),
+        closed_dates=frozenset(date.fromisoformat(d) for d in row.closed_dates),
+        is_holiday=public_holidays(row.country, row.subdivision) if row.country else _never,
+        is_moved_workday=moved_workdays(row.country, row.subdivision) if row.country else _never,
+    )
+
+
+def policy_for(ticket: Ticket) -> SlaPolicy | None:
+    segments = set(ticket.customer.segments.values_list("pk", flat=True))
+    for policy in SlaPolicy.objects.filter(active=True).select_related("calendar"):
+        if policy.priority and policy.priority != ticket.priority:
+            continue
+        if policy.channel and policy.channel != ticket.channel:
+            continue
+        if policy.segment_id is not None and policy.segment_id not in segments:
+            continue
+        return policy
+    return None
+
+
+def _calendar(ticket: Ticket) -> Calendar:
+    return calendar_of(ticket.sla_policy.calendar if ticket.sla_policy else None)
+
+
+def _warn_at(calendar: Calendar, start: datetime, due: datetime, before: int) -> datetime:
+    """The moment ``before`` working minutes ahead of ``due``."""
+    total = calendar.minutes_between(start, due)
+    return calendar.add(start, total - before) if total > before else start
+
+
+SLA_FIELDS = [
+    "sla_policy", "first_response_due", "first_response_warn_at", "resolution_due", "resolution_warn_at",
+    "head_office_due",
+]  # fmt: skip
+
+
+def start_clocks(ticket: Ticket) -> list[str]:
+    """Choose the ticket's policy and set its due moments from when it opened; the fields it changed."""
+    policy = policy_for(ticket)
+    ticket.sla_policy = policy
+    for name in SLA_FIELDS[1:]:
+        setattr(ticket, name, None)
+    if policy is None:
+        return SLA_FIELDS
+    calendar = calendar_of(policy.calendar)
+    if ticket.first_response_at is None:
+        due = calendar.add(ticket.created_at, policy.first_response_minutes)
+        ticket.first_response_due = due
+        if ticket.first_response_breached_at is None:
+            warn = _warn_at(calendar, ticket.created_at, due, policy.warn_before_minutes)
+            ticket.first_response_warn_at = warn if warn < due else None
+    if ticket.status not in STOPPED and ticket.sla_paused_at is None:
+        due = calendar.add(ticket.created_at, policy.resolution_minutes + ticket.sla_paused_minutes)
+        ticket.resolution_due = due
+        if ticket.resolution_breached_at is None:
+            warn = _warn_at(calendar, ticket.created_at, due, policy.warn_before_minutes)
+            ticket.resolution_warn_at = warn if warn < due else None
+    waiting_since = _waiting_since(ticket)
+    if waiting_since is not None and ticket.escalation < Escalation.HEAD_OFFICE:
+        ticket.head_office_due = calendar.add_days(waiting_since, policy.head_office_after_days)
+    return SLA_FIELDS
+
+
+def _waiting_since(ticket: Ticket) -> datetime | None:
+    """Since when a customer's message waits for an answer, or None if nothing waits."""
+    if ticket.status in STOPPED or ticket.last_inbound_at is None:
+        return None
+    if ticket.last_answer_at is not None and ticket.last_answer_at >= ticket.last_inbound_at:
+        return None
+    return ticket.last_inbound_at
+
+
+def customer_wrote(ticket: Ticket) -> list[str]:
+    """A customer's message arrived: head office's clock starts if nothing waited already."""
+    policy = ticket.sla_policy
+    if policy is None or ticket.head_office_due is not None or ticket.last_inbound_at is None:
+        return []
+    if ticket.escalation >= Escalation.HEAD_OFFICE:
+        return []
+    ticket.head_office_due = _calendar(ticket).add_days(ticket.last_inbound_at, policy.head_office_after_days)
+    return ["head_office_due"]
+
+
+def answered(ticket: Ticket, now: datetime) -> list[str]:
+    """Staff answered: the first-response clock stops (a miss is recorded, if the sweep had not yet) and
+    nothing waits for head office any more."""
+    ticket.head_office_due = None
+    fields = ["head_office_due"]
+    if ticket.first_response_due is not None:
+        if now > ticket.first_response_due and ticket.first_response_breached_at is None:
+            ticket.first_response_breached_at = ticket.first_response_due
+            fields.append("first_response_breached_at")
+        ticket.first_response_due = ticket.first_response_warn_at = None
+        fields += ["first_response_due", "first_response_warn_at"]
+    return fields
+
+
+def status_changed(ticket: Ticket, old: str, now: datetime) -> list[str]:
+    """Pending on the customer stops the resolution clock; leaving it starts it again where it stood;
+    solving stops it for good (a miss is recorded), and reopening starts it again."""
+    if ticket.sla_policy is None:
+        return []
+    fields: list[str] = []
+    new = ticket.status
+    if new == TicketStatus.PENDING and ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+        fields.append("sla_paused_at")
+    elif old == TicketStatus.PENDING and new != TicketStatus.PENDING and ticket.sla_paused_at is not None:
+        ticket.sla_paused_minutes += max(_calendar(ticket).minutes_between(ticket.sla_paused_at, now), 0.0)
+        ticket.sla_paused_at = None
+        fields += ["sla_paused_at", "sla_paused_minutes"]
+    stopped_now = new in STOPPED and old not in STOPPED
+    due = ticket.resolution_due
+    if stopped_now and due is not None and now > due and ticket.resolution_breached_at is None:
+        ticket.resolution_breached_at = due
+        fields.append("resolution_breached_at")
+    return [*fields, *start_clocks(ticket)]
+
+
+@dataclass
+class SweepResult:
+    warnings: int = 0
+    breaches: int = 0
+    to_supervisor: int = 0
+    to_head_office: int = 0
+
+
+def _open() -> QuerySet[Ticket]:
+    return Ticket.objects.exclude(status__in=STOPPED)
+
+
+def sweep(now: datetime | None = None) -> SweepResult:
+    """Record the warnings, breaches and escalations that are due; each happens once."""
+    now = now or clock.now()
+    result = SweepResult()
+    for which in CLOCKS:
+        due, warn, breached = f"{which}_due", f"{which}_warn_at", f"{which}_breached_at"
+        for ticket in _open().filter(**{f"{warn}__lte": now}):
+            moment = getattr(ticket, warn)
+            if Ticket.objects.filter(pk=ticket.pk, **{warn: moment}).update(**{warn: None}):
+                _event(ticket, TicketEvent.Kind.SLA_WARNING, now, clock=which, due=_iso(getattr(ticket, due)))
+                result.warnings += 1
+        for ticket in _open().filter(**{f"{due}__lte": now, f"{breached}__isnull": True}):
+            moment = getattr(ticket, due)
+            won = Ticket.objects.filter(pk=ticket.pk, **{f"{breached}__isnull": True}).update(
+                **{breached: moment, warn: None}
+            )
+            if won:
+                _event(ticket, TicketEvent.Kind.SLA_BREACH, now, clock=which, due=_iso(moment))
+                result.breaches += 1
+                result.to_supervisor += _escalate(ticket, Escalation.SUPERVISOR, now, which)
+    for ticket in _open().filter(head_office_due__lte=now, escalation__lt=Escalation.HEAD_OFFICE):
+        result.to_head_office += _escalate(ticket, Escalation.HEAD_OFFICE, now, "unanswered")
+    return result
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def _escalate(ticket: Ticket, level: int, now: datetime, why: str) -> int:
+    changes: dict[str, object] = {"escalation": level, "escalated_at": now}
+    if level >= Escalation.HEAD_OFFICE:
+        changes["head_office_due"] = None
+    won = Ticket.objects.filter(Q(pk=ticket.pk) & Q(escalation__lt=level)).update(**changes) == 1
+    if won:
+        _event(ticket, TicketEvent.Kind.ESCALATED, now, level=level, reason=why)
+    return int(won)
+
+
+def _event(ticket: Ticket, kind: str, now: datetime, **data: object) -> None:
+    TicketEvent.objects.create(ticket=ticket, kind=kind, data=data, at=now)

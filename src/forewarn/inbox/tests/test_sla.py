@@ -1,0 +1,282 @@
+"""SLA clocks with time travel: business-hour and holiday arithmetic, warnings, first-response and
+resolution breaches, the resolution clock standing still while pending, and escalation to the supervisors
+and then to head office after N working days without an answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.models import User
+from forewarn.core import clock
+from forewarn.customers.models import Customer, Identity, Segment
+from forewarn.inbox.hours import Calendar, CalendarError, moved_workdays, parse_hours, public_holidays
+from forewarn.inbox.models import BusinessCalendar, Escalation, SlaPolicy, Ticket, TicketEvent, TicketStatus
+from forewarn.core.stats import wilson
+from forewarn.inbox.services import replies, report, sla
+from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.tickets import TicketChange, update_ticket
+
+from .test_email import mail
+
+KYIV = ZoneInfo("Europe/Kyiv")
+OFFICE = {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def kyiv(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=KYIV).astimezone(UTC)  # type: ignore[misc]
+
+
+def office(country: str = "UA") -> Calendar:
+    return Calendar(
+        KYIV,
+        parse_hours(OFFICE),
+        is_holiday=public_holidays(country),
+        is_moved_workday=moved_workdays(country),
+    )
+
+
+# --- arithmetic --------------------------------------------------------------------------------------
+
+
+def test_working_minutes_skip_nights_and_weekends() -> None:
+    calendar = office()
+    assert calendar.add(kyiv(2021, 1, 22, 17, 0), 120) == kyiv(2021, 1, 25, 10, 0)  # Friday -> Monday
+    assert calendar.add(kyiv(2021, 1, 25, 7, 0), 30) == kyiv(2021, 1, 25, 9, 30)  # before opening
+    assert calendar.minutes_between(kyiv(2021, 1, 22, 17, 0), kyiv(2021, 1, 25, 10, 0)) == 120
+
+
+def test_public_holidays_are_not_working_days() -> None:
+    calendar = office("UA")
+    # 2021-01-01 (Friday) is New Year and 2021-01-07 (Thursday) Orthodox Christmas in Ukraine; Friday the
+    # 8th was a day off moved to Saturday the 16th, which was worked.
+    assert calendar.add(kyiv(2020, 12, 31, 17, 0), 120) == kyiv(2021, 1, 4, 10, 0)
+    assert calendar.add(kyiv(2021, 1, 6, 17, 30), 60) == kyiv(2021, 1, 11, 9, 30)
+    # Poland's 2026 calendar: 1 May (a Friday) is Labour Day.
+    assert office("PL").add(kyiv(2026, 4, 30, 17, 0), 120) == kyiv(2026, 5, 4, 10, 0)
+
+
+def test_a_saturday_worked_instead_of_a_day_off_is_a_working_day() -> None:
+    assert office("UA").add(kyiv(2021, 1, 15, 17, 30), 60) == kyiv(2021, 1, 16, 9, 30)
+    assert office("PL").add(kyiv(2021, 1, 15, 17, 30), 60) == kyiv(2021, 1, 18, 9, 30)
+
+
+def test_a_calendars_own_closed_dates_count_too() -> None:
+    closed = Calendar(KYIV, parse_hours(OFFICE), closed_dates=frozenset({date(2026, 12, 7)}))
+    assert closed.add(kyiv(2026, 12, 4, 17, 0), 120) == kyiv(2026, 12, 8, 10, 0)
+
+
+def test_a_day_when_clocks_change_is_as_long_as_it_really_is() -> None:
+    always_in_kyiv = Calendar(KYIV, dict.fromkeys(range(7), ((0, 1440),)))
+    # Clocks went forward on 28 March 2021: a day of working time ends an hour later by the clock.
+    assert always_in_kyiv.add(kyiv(2021, 3, 27, 12, 0), 24 * 60) == kyiv(2021, 3, 28, 13, 0)
+    # Office hours stay 9 to 6 by the clock on both sides of the change.
+    assert office().add(kyiv(2021, 3, 26, 17, 0), 120) == kyiv(2021, 3, 29, 10, 0)
+
+
+def test_working_days_keep_the_minute_of_the_day() -> None:
+    calendar = office()
+    assert calendar.add_days(kyiv(2021, 1, 22, 17, 0), 2) == kyiv(2021, 1, 26, 17, 0)  # Fri -> Tue
+    assert calendar.add_days(kyiv(2021, 1, 23, 12, 0), 1) == kyiv(2021, 1, 26, 9, 0)  # Sat counts from Mon
+
+
+def test_a_timetable_that_makes_no_sense_is_refused() -> None:
+    for bad in ({"mon": ["18:00-09:00"]}, {"mon": ["9-13", "12:00-14:00"]}, {"funday": ["09:00-10:00"]}):
+        with pytest.raises(CalendarError):
+            parse_hours(bad)
+    with pytest.raises(CalendarError):
+        Calendar(KYIV, {}).add(kyiv(2026, 1, 1, 9, 0), 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2027, 12, 31)),  # noqa: DTZ001 - hypothesis wants naive bounds
+    minutes=st.integers(min_value=1, max_value=20 * 540),
+)
+def test_adding_and_measuring_agree(start: datetime, minutes: int) -> None:
+    calendar = office()
+    moment = start.replace(tzinfo=UTC)
+    end = calendar.add(moment, minutes)
+    assert calendar.minutes_between(moment, end) == pytest.approx(minutes)
+    assert calendar.minutes_between(end, moment) == pytest.approx(-minutes)
+
+
+# --- clocks on tickets -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def policy(db: None) -> SlaPolicy:
+    calendar = BusinessCalendar.objects.create(
+        name="Kyiv office", time_zone="Europe/Kyiv", country="UA", hours=OFFICE
+    )
+    return SlaPolicy.objects.create(
+        name="Standard",
+        calendar=calendar,
+        first_response_minutes=60,
+        resolution_minutes=8 * 60,
+        warn_before_minutes=15,
+        head_office_after_days=2,
+    )
+
+
+def _ticket_at(moment: datetime) -> Ticket:
+    with clock.frozen_at(moment):
+        received = receive_email(mail().as_bytes())
+    return Ticket.objects.get(pk=received.ticket_id)
+
+
+def test_a_first_response_warning_then_a_breach_go_to_the_supervisors(
+    policy: SlaPolicy, maria: Customer
+) -> None:
+    ticket = _ticket_at(kyiv(2021, 1, 22, 17, 30))  # Friday evening
+    assert ticket.sla_policy == policy
+    assert ticket.first_response_due == kyiv(2021, 1, 25, 9, 30)
+    with clock.frozen_at(kyiv(2021, 1, 25, 9, 14)):
+        assert sla.sweep().warnings == 0
+        clock.advance(timedelta(minutes=1))
+        assert sla.sweep().warnings == 1
+        assert sla.sweep().warnings == 0  # once
+        clock.advance(timedelta(minutes=16))
+        result = sla.sweep()
+    assert (result.breaches, result.to_supervisor) == (1, 1)
+    ticket.refresh_from_db()
+    assert ticket.first_response_breached_at == kyiv(2021, 1, 25, 9, 30)
+    assert ticket.escalation == Escalation.SUPERVISOR
+    kinds = list(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
+    assert kinds == ["sla_warning", "sla_breach", "escalated"]
+
+
+def test_an_answer_in_time_stops_the_first_response_clock(
+    policy: SlaPolicy, olena: User, maria: Customer
+) -> None:
+    ticket = _ticket_at(kyiv(2021, 1, 25, 10, 0))
+    with clock.frozen_at(kyiv(2021, 1, 25, 10, 20)):
+        replies.add_entry(actor=Actor.of(olena), ticket=ticket, text="Дивимося.")
+        clock.advance(timedelta(hours=2))
+        assert sla.sweep().breaches == 0
+    ticket.refresh_from_db()
+    assert ticket.first_response_at == kyiv(2021, 1, 25, 10, 20)
+    assert ticket.first_response_breached_at is None
+    assert ticket.first_response_due is None
+
+
+def test_pending_on_the_customer_stops_the_resolution_clock(
+    policy: SlaPolicy, olena: User, maria: Customer
+) -> None:
+    ticket = _ticket_at(kyiv(2021, 1, 25, 9, 0))  # Monday 9:00: resolution due 17:00
+    assert ticket.resolution_due == kyiv(2021, 1, 25, 17, 0)
+    actor = Actor.of(olena)
+    with clock.frozen_at(kyiv(2021, 1, 25, 10, 0)):
+        replies.add_entry(actor=actor, ticket=ticket, text="Надішліть, будь ласка, номер замовлення.")
+        update_ticket(actor=actor, ticket=ticket, change=TicketChange(status=TicketStatus.PENDING))
+        ticket.refresh_from_db()
+        assert ticket.resolution_due is None
+        # Three working hours later (and across a night) nothing is due: the clock stands still.
+        clock.advance(timedelta(hours=22))  # Tuesday 8:00
+        assert sla.sweep().breaches == 0
+    with clock.frozen_at(kyiv(2021, 1, 26, 12, 0)):  # the customer answers on Tuesday at noon
+        question = ticket.entries.filter(kind="inbound").get()
+        receive_email(mail("Замовлення 12345", In_Reply_To=question.provider_id).as_bytes())
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.OPEN
+    # Paused from Monday 10:00 to Tuesday 12:00: 8 + 3 working hours. Seven working hours were left, so
+    # it is due on Tuesday 12:00 plus 6 hours, plus 1 hour on Wednesday.
+    assert ticket.sla_paused_minutes == 11 * 60
+    assert ticket.resolution_due == kyiv(2021, 1, 27, 10, 0)
+
+
+def test_resolution_breach_is_recorded_when_solved_late_or_by_the_sweep(
+    policy: SlaPolicy, olena: User, maria: Customer
+) -> None:
+    late = _ticket_at(kyiv(2021, 1, 25, 9, 0))
+    with clock.frozen_at(kyiv(2021, 1, 25, 17, 1)):
+        result = sla.sweep()
+    late.refresh_from_db()
+    assert late.resolution_breached_at == kyiv(2021, 1, 25, 17, 0)
+    assert result.breaches == 2  # first response (10:00) and resolution (17:00)
+    solved_late = _ticket_at(kyiv(2021, 1, 26, 9, 0))
+    with clock.frozen_at(kyiv(2021, 1, 26, 17, 30)):
+        update_ticket(
+            actor=Actor.of(olena), ticket=solved_late, change=TicketChange(status=TicketStatus.SOLVED)
+        )
+    solved_late.refresh_from_db()
+    assert solved_late.resolution_breached_at == kyiv(2021, 1, 26, 17, 0)
+    assert solved_late.resolution_due is None
+
+
+def test_a_contact_nobody_answers_goes_to_head_office_after_n_working_days(
+    policy: SlaPolicy, maria: Customer
+) -> None:
+    ticket = _ticket_at(kyiv(2021, 1, 22, 17, 30))  # Friday; two working days on: Tuesday 17:30
+    assert ticket.head_office_due == kyiv(2021, 1, 26, 17, 30)
+    with clock.frozen_at(kyiv(2021, 1, 26, 17, 29)):
+        assert sla.sweep().to_head_office == 0
+        clock.advance(timedelta(minutes=2))
+        assert sla.sweep().to_head_office == 1
+        assert sla.sweep().to_head_office == 0
+    ticket.refresh_from_db()
+    assert ticket.escalation == Escalation.HEAD_OFFICE
+    reasons = [e.data for e in TicketEvent.objects.filter(ticket=ticket, kind="escalated")]
+    assert reasons[-1] == {"level": 2, "reason": "unanswered"}
+
+
+def test_the_most_specific_policy_applies_and_vips_are_served_faster_only_when_it_says_so(
+    policy: SlaPolicy, maria: Customer
+) -> None:
+    vip = Segment.objects.create(slug="vip", name="VIP")
+    faster = SlaPolicy.objects.create(
+        name="VIP", rank=10, segment=vip, first_response_minutes=15, resolution_minutes=120
+    )
+    ordinary = _ticket_at(kyiv(2021, 1, 25, 10, 0))
+    assert ordinary.sla_policy == policy
+    maria.segments.add(vip)
+    special = _ticket_at(kyiv(2021, 1, 25, 11, 0))
+    assert special.pk != ordinary.pk
+    assert special.sla_policy == faster
+    assert special.first_response_due == kyiv(2021, 1, 25, 11, 15)  # every minute counts: no calendar
+
+
+def test_attainment_per_segment_shows_ordinary_customers_served_as_well_as_vips(
+    policy: SlaPolicy, olena: User, maria: Customer, oleh: Customer
+) -> None:
+    vip = Segment.objects.create(slug="vip", name="VIP")
+    oleh.segments.add(vip)
+    Identity.objects.create(customer=oleh, kind="email", value="oleh@example.com", created_at=oleh.created_at)
+    actor = Actor.of(olena)
+    start = kyiv(2021, 1, 25, 9, 0)
+    for n in range(4):
+        for customer, address in ((maria, "maria.petrenko@example.com"), (oleh, "oleh@example.com")):
+            with clock.frozen_at(start + timedelta(hours=n)):
+                received = receive_email(
+                    mail(f"Питання {n}", sender=address, subject=f"Питання {n}").as_bytes()
+                )
+                ticket = Ticket.objects.get(pk=received.ticket_id)
+                assert ticket.customer_id == customer.pk
+                # One in four of each segment's tickets is answered late.
+                clock.advance(timedelta(minutes=90 if n == 0 else 10))
+                replies.add_entry(actor=actor, ticket=ticket, text="Відповідь")
+    rows = {
+        r.segment: r for r in report.sla_attainment(actor=actor, since=start, until=start + timedelta(days=1))
+    }
+    vip_row = rows["vip"]
+    retail_row = rows["retail"]
+    assert (vip_row.tickets, retail_row.tickets) == (4, 4)
+    assert vip_row.first_response.share == retail_row.first_response.share == 0.75
+    assert vip_row.first_response.low < 0.75 < vip_row.first_response.high
+    assert vip_row.policies == retail_row.policies == ["Standard"]
+
+
+def test_the_wilson_interval_is_honest_for_small_samples() -> None:
+    none = wilson(0, 0)
+    assert (none.share, none.low, none.high) == (None, 0.0, 1.0)
+    all_five = wilson(5, 5)
+    assert all_five.share == 1.0
+    assert 0.5 < all_five.low < 0.6  # five out of five is not proof of 100 %
+    assert all_five.high == 1.0
+    many = wilson(750, 1000)
+    assert many.high - many.low < 0.06
