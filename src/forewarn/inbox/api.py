@@ -7,12 +7,14 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
+from forewarn.accounts.models import User
 from forewarn.accounts.roles import Perm
 from forewarn.core.api import Page, actor_of, paginate
 from forewarn.core.errors import ValidationFailed
 from forewarn.inbox.models import Ticket
+from forewarn.inbox.services import assignment, replies, report
 from forewarn.inbox.services import email as email_service
 from forewarn.inbox.services import tickets as ticket_service
 
@@ -48,8 +50,19 @@ class TicketOut(Schema):
     status: str
     priority: str
     tags: list[str]
+    custom_fields: dict[str, Any]
+    assignee_id: int | None
+    team_id: int | None
+    incident_id: int | None
+    escalation: int
     created_at: datetime
     updated_at: datetime
+    first_response_at: datetime | None
+    first_response_due: datetime | None
+    first_response_breached_at: datetime | None
+    resolution_due: datetime | None
+    resolution_breached_at: datetime | None
+    solved_at: datetime | None
 
 
 class TicketDetailOut(TicketOut):
@@ -61,8 +74,12 @@ class TicketDetailOut(TicketOut):
 
 
 class TicketFilters(Schema):
+    view: str = "all"
     status: str = ""
     channel: str = ""
+    priority: str = ""
+    tag: str = ""
+    q: str = ""
     customer_id: int | None = None
     limit: int = 50
     offset: int = 0
@@ -70,10 +87,87 @@ class TicketFilters(Schema):
 
 @router.get("/tickets", response=Page[TicketOut], summary="Tickets, most recently active first")
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, Any]:
-    rows = ticket_service.list_tickets(
-        actor_of(request), status=filters.status, channel=filters.channel, customer_id=filters.customer_id
-    )
+    chosen = filters.dict(exclude={"limit", "offset"})
+    rows = ticket_service.list_tickets(actor_of(request), ticket_service.TicketFilters(**chosen))
     return paginate(rows, limit=filters.limit, offset=filters.offset, shape=lambda t: t)
+
+
+class TicketChangeIn(Schema):
+    status: str | None = None
+    priority: str | None = None
+    tags: list[str] | None = None
+    custom_fields: dict[str, Any] | None = None
+    incident_id: int | None = None
+    assignee_id: int | None = Field(default=None, description="0 puts the ticket back in the queue")
+
+
+@router.patch(
+    "/tickets/{ticket_id}", response=TicketOut, summary="Change a ticket's status, priority, tags..."
+)
+def change_ticket(request: HttpRequest, ticket_id: int, body: TicketChangeIn) -> Ticket:
+    actor = actor_of(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    change = ticket_service.TicketChange(
+        status=body.status,
+        priority=body.priority,
+        tags=body.tags,
+        custom_fields=body.custom_fields,
+        incident_id=body.incident_id,
+    )
+    ticket = ticket_service.update_ticket(actor=actor, ticket=ticket, change=change)
+    if body.assignee_id is not None:
+        to = User.objects.filter(pk=body.assignee_id).first() if body.assignee_id else None
+        if body.assignee_id and to is None:
+            raise ValidationFailed.single("assignee_id", "user_not_found", _("No such member of staff."))
+        ticket = assignment.assign(actor=actor, ticket=ticket, to=to)
+    return ticket
+
+
+class EntryIn(Schema):
+    text: str
+    note: bool = False
+    seen_up_to: int | None = Field(
+        default=None, description="the last entry its author saw (collision check)"
+    )
+    confirmed: bool = False
+
+
+@router.post("/tickets/{ticket_id}/entries", response={201: EntryOut}, summary="Answer or add a note")
+def add_entry(request: HttpRequest, ticket_id: int, body: EntryIn) -> Status[Any]:
+    actor = actor_of(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    entry = replies.add_entry(
+        actor=actor,
+        ticket=ticket,
+        text=body.text,
+        note=body.note,
+        seen_up_to=body.seen_up_to,
+        confirmed=body.confirmed,
+    )
+    return Status(201, entry)
+
+
+class ProportionOut(Schema):
+    hits: int
+    total: int
+    share: float | None
+    low: float
+    high: float
+
+
+class SegmentRowOut(Schema):
+    segment: str
+    name: str
+    tickets: int
+    first_response: ProportionOut
+    resolution: ProportionOut
+    median_first_response_minutes: float | None
+    policies: list[str]
+
+
+@router.get("/inbox/sla-report", response=list[SegmentRowOut], summary="SLA attainment per customer segment")
+def sla_report(request: HttpRequest, since: datetime, until: datetime) -> list[report.SegmentRow]:
+    return report.sla_attainment(actor=actor_of(request), since=since, until=until)
 
 
 @router.get("/tickets/{ticket_id}", response=TicketDetailOut, summary="One ticket and what was said in it")

@@ -6,6 +6,11 @@ app_name = "inbox"
 
 urlpatterns = [
     path("", views.ticket_list, name="list"),
+    path("presence/", views.set_presence, name="presence"),
     path("<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("<int:ticket_id>/entries/", views.add_entry, name="add-entry"),
+    path("<int:ticket_id>/update/", views.update, name="update"),
+    path("<int:ticket_id>/take/", views.take, name="take"),
+    path("<int:ticket_id>/here/", views.here, name="here"),
+    path("<int:ticket_id>/canned/<int:canned_id>/", views.canned_text, name="canned"),
 ]

@@ -1,38 +1,80 @@
-"""The inbox in the UI: the ticket list with its filters and counts, and one ticket with what was said."""
+"""The inbox in the UI: views of the ticket list with filters and counts, and the workspace of one ticket:
+the conversation, actions (status, priority, tags, assignment), canned replies and the customer sidebar."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from forewarn.accounts.models import User
 from forewarn.accounts.roles import Perm
-from forewarn.core.errors import ServiceError
+from forewarn.core import clock
+from forewarn.core.errors import Forbidden, ServiceError
 from forewarn.core.vocab import Channel
 from forewarn.core.web import actor_for, render_page_or_part, staff_view
-from forewarn.inbox.models import TicketStatus
-from forewarn.inbox.services import replies
+from forewarn.inbox.models import AgentState, Presence, Priority, TicketStatus
+from forewarn.inbox.services import assignment, canned, hints, presence, replies
 from forewarn.inbox.services import tickets as ticket_service
 from forewarn.privacy.services.protect import with_hidden
 
 PAGE_SIZE = 50
+VIEW_LABELS = {
+    "all": _("All"),
+    "mine": _("Mine"),
+    "unassigned": _("Unassigned"),
+    "team": _("My teams"),
+    "escalated": _("Escalated"),
+    "breached": _("SLA missed"),
+}
+
+
+def _filters(request: HttpRequest) -> ticket_service.TicketFilters:
+    get = request.GET
+    view = get.get("view", "all")
+    return ticket_service.TicketFilters(
+        view=view if view in ticket_service.VIEWS else "all",
+        status=get.get("status", ""),
+        channel=get.get("channel", ""),
+        priority=get.get("priority", ""),
+        tag=get.get("tag", ""),
+        q=get.get("q", "")[:200],
+    )
 
 
 @staff_view
 def ticket_list(request: HttpRequest) -> HttpResponse:
     actor = actor_for(request)
-    status, channel = request.GET.get("status", ""), request.GET.get("channel", "")
-    everything = ticket_service.list_tickets(actor, channel=channel)
-    counts = dict(everything.order_by().values_list("status").annotate(n=Count("pk")))
-    rows = everything.filter(status=status) if status else everything
+    filters = _filters(request)
+    everything = ticket_service.list_tickets(
+        actor, ticket_service.TicketFilters(**{**vars(filters), "status": ""})
+    )
+    counts = ticket_service.status_counts(everything)
+    rows = everything.filter(status=filters.status) if filters.status else everything
+    try:
+        page = max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    # No COUNT of everything: one row more than a page says whether there is an older page.
+    items = list(rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    state = AgentState.objects.filter(user=actor.user).first() if actor.user is not None else None
     context = {
-        "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+        "items": items[:PAGE_SIZE],
+        "page": page,
+        "has_older": len(items) > PAGE_SIZE,
         "statuses": [(code, label, counts.get(code, 0)) for code, label in TicketStatus.choices],
+        "cap": ticket_service.COUNT_CAP,
+        "views": list(VIEW_LABELS.items()),
         "channels": Channel.choices,
-        "filters": {"status": status, "channel": channel},
-        "total": sum(counts.values()),
+        "priorities": Priority.choices,
+        "filters": filters,
+        "query": request.GET.urlencode(),
+        "presence": state.presence if state else Presence.OFFLINE,
+        "presences": Presence.choices,
+        "may_write": actor.may(Perm.TICKETS_ANSWER),
     }
     return render_page_or_part(request, "inbox/list.html", "inbox/_rows.html", context)
 
@@ -42,15 +84,38 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     actor = actor_for(request)
     ticket = ticket_service.get_ticket_for(actor, ticket_id)
     entries = with_hidden("inbox.entry", list(ticket.entries.all()))
-    context = {
+    context: dict[str, Any] = {
         "ticket": ticket,
         "entries": entries,
+        "last_entry": entries[-1].pk if entries else 0,
         "may_reveal": actor.may(Perm.PII_REVEAL),
         "may_write": actor.may(Perm.TICKETS_ANSWER),
         "may_answer": replies.may_answer(ticket),
         "error": request.session.pop("inbox_error", ""),
+        "draft": request.session.pop("inbox_draft", ""),
+        "collision": request.session.pop("inbox_collision", False),
+        "others": presence.others_in(actor, ticket),
     }
+    if request.headers.get("HX-Request"):
+        return render_page_or_part(request, "inbox/ticket.html", "inbox/_entries.html", context)
+    context.update(
+        hints=hints.hints_for(actor, ticket),
+        canned=list(canned.canned_for(actor, ticket)),
+        statuses=TicketStatus.choices,
+        priorities=Priority.choices,
+        staff=list(
+            User.objects.filter(is_active=True, role__in=assignment.ANSWERING_ROLES).order_by("username")
+        ),
+        events=list(ticket.events.select_related("actor").order_by("-at")[:20]),
+    )
     return render_page_or_part(request, "inbox/ticket.html", "inbox/_entries.html", context)
+
+
+def _remember_error(request: HttpRequest, exc: ServiceError) -> None:
+    """Show the reason on the page the form came from; a refusal by permission stays a 403."""
+    if isinstance(exc, Forbidden):
+        raise exc
+    request.session["inbox_error"] = "; ".join(f.message for f in exc.fields) or exc.message
 
 
 @require_POST
@@ -58,13 +123,86 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def add_entry(request: HttpRequest, ticket_id: int) -> HttpResponse:
     actor = actor_for(request)
     ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    seen = request.POST.get("seen_up_to", "")
     try:
         replies.add_entry(
             actor=actor,
             ticket=ticket,
             text=request.POST.get("text", ""),
             note=request.POST.get("kind") == "note",
+            seen_up_to=int(seen) if seen.isdigit() else None,
+            confirmed=request.POST.get("confirmed") == "1",
         )
     except ServiceError as exc:
-        request.session["inbox_error"] = "; ".join(f.message for f in exc.fields) or exc.message
+        _remember_error(request, exc)
+        request.session["inbox_draft"] = request.POST.get("text", "")
+        request.session["inbox_collision"] = exc.code == "collision"
     return redirect("inbox:ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@staff_view
+def update(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    post = request.POST
+    change = ticket_service.TicketChange(
+        status=post.get("status") or None,
+        priority=post.get("priority") or None,
+        tags=post.get("tags", "").split(",") if "tags" in post else None,
+    )
+    try:
+        ticket_service.update_ticket(actor=actor, ticket=ticket, change=change)
+        if "assignee" in post:
+            chosen = post.get("assignee", "")
+            to = User.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+            if (to.pk if to else None) != ticket.assignee_id:
+                assignment.assign(actor=actor, ticket=ticket, to=to)
+    except ServiceError as exc:
+        _remember_error(request, exc)
+    return redirect("inbox:ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@staff_view
+def take(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    try:
+        assignment.assign(actor=actor, ticket=ticket, to=actor.user, how="take_over")
+    except ServiceError as exc:
+        _remember_error(request, exc)
+    return redirect("inbox:ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@staff_view
+def here(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket page says, every few seconds, that its reader is still in it (and whether typing); the
+    answer names anyone else who is, for the collision warning."""
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    presence.mark_here(actor, ticket, typing=request.POST.get("typing") == "1", now=clock.now())
+    others = presence.others_in(actor, ticket)
+    return JsonResponse({"others": [{"name": name, "typing": typing} for name, typing in others]})
+
+
+@require_POST
+@staff_view
+def set_presence(request: HttpRequest) -> HttpResponse:
+    actor = actor_for(request)
+    try:
+        assignment.set_presence(actor=actor, presence=request.POST.get("presence", ""))
+    except ServiceError as exc:
+        _remember_error(request, exc)
+    return redirect(request.POST.get("next") or "inbox:list")
+
+
+@staff_view
+def canned_text(request: HttpRequest, ticket_id: int, canned_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    try:
+        return JsonResponse({"text": canned.fill(actor, ticket, canned_id)})
+    except ServiceError as exc:
+        return JsonResponse({"error": exc.message}, status=404)

@@ -3,11 +3,14 @@ status, priority, tags, custom fields and linked incident."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.db.models import QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
@@ -15,23 +18,91 @@ from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import FieldError, NotFound, ValidationFailed
 from forewarn.engage.models import Incident
-from forewarn.inbox.models import Priority, Ticket, TicketEvent, TicketStatus
+from forewarn.inbox.models import Entry, Priority, Ticket, TicketEvent, TicketStatus
 from forewarn.inbox.services import sla
 from forewarn.privacy.services.protect import mask_payload, store_values
 
+# Views of the inbox an agent switches between; each is one indexed query.
+VIEWS = ("mine", "unassigned", "team", "escalated", "breached", "all")
+# Counts above this are shown as "10000+": counting a million rows on every page load costs more than
+# the number is worth.
+COUNT_CAP = 10_000
+SEARCH_LIMIT = 500
 
-def list_tickets(
-    actor: Actor, *, status: str = "", channel: str = "", customer_id: int | None = None
-) -> QuerySet[Ticket]:
+
+@dataclass(frozen=True)
+class TicketFilters:
+    view: str = "all"
+    status: str = ""
+    channel: str = ""
+    priority: str = ""
+    tag: str = ""
+    q: str = ""
+    customer_id: int | None = None
+
+
+def list_tickets(actor: Actor, filters: TicketFilters | None = None, **shortcut: Any) -> QuerySet[Ticket]:
+    """The tickets a view shows, most recently active first."""
     actor.require(Perm.TICKETS_VIEW)
-    rows = Ticket.objects.select_related("customer")
-    if status:
-        rows = rows.filter(status=status)
-    if channel:
-        rows = rows.filter(channel=channel)
-    if customer_id is not None:
-        rows = rows.filter(customer_id=customer_id)
+    f = filters or TicketFilters(**shortcut)
+    rows = _in_view(Ticket.objects.select_related("customer", "assignee"), actor, f.view)
+    exact = {"status": f.status, "channel": f.channel, "priority": f.priority, "customer_id": f.customer_id}
+    rows = rows.filter(**{k: v for k, v in exact.items() if v not in (None, "")})
+    if f.tag:
+        tag = f.tag.strip().lower()
+        # JSON containment where the database has it; SQLite keeps the list as text.
+        if connection.vendor == "postgresql":
+            rows = rows.filter(tags__contains=[tag])
+        else:
+            rows = rows.filter(tags__icontains=json.dumps(tag))
+    if f.q.strip():
+        rows = rows.filter(pk__in=matching_ticket_ids(f.q))
+    return rows.order_by("-updated_at", "-id")
+
+
+def _in_view(rows: QuerySet[Ticket], actor: Actor, view: str) -> QuerySet[Ticket]:
+    if view == "mine":
+        return rows.filter(assignee_id=actor.user_id)
+    if view == "unassigned":
+        return rows.filter(assignee__isnull=True)
+    if view == "team":
+        teams = list(actor.user.teams.values_list("pk", flat=True)) if actor.user is not None else []
+        return rows.filter(team_id__in=teams)
+    if view == "escalated":
+        return rows.filter(escalation__gt=0)
+    if view == "breached":
+        return rows.filter(
+            Q(first_response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
+        ).exclude(status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])
     return rows
+
+
+def status_counts(rows: QuerySet[Ticket]) -> dict[str, int]:
+    """How many tickets of ``rows`` have each status, each count capped at ``COUNT_CAP + 1``."""
+    return {
+        code: rows.filter(status=code).order_by().values("pk")[: COUNT_CAP + 1].count()
+        for code in TicketStatus.values
+    }
+
+
+def matching_ticket_ids(q: str) -> QuerySet[Any]:
+    """Tickets whose words hold every word of ``q``: PostgreSQL's full-text index on entries (the
+    ``simple`` configuration, so Ukrainian, Russian and English words match as written, a trailing word
+    as a prefix); on SQLite a case-insensitive match through Python's ``re`` (SQLite's own LIKE folds
+    only ASCII letters, so "Допоможіть" would not match "допоможіть")."""
+    words = [w for w in re.findall(r"\w+", q.lower()) if w][:8]
+    entries = Entry.objects.all()
+    if not words:
+        return entries.none().values("ticket_id")
+    if connection.vendor == "postgresql":
+        query = " & ".join([*words[:-1], f"{words[-1]}:*"])
+        entries = entries.annotate(document=SearchVector("text", config="simple")).filter(
+            document=SearchQuery(query, config="simple", search_type="raw")
+        )
+    else:
+        for word in words:
+            entries = entries.filter(text__iregex=re.escape(word))
+    return entries.order_by().values("ticket_id")[:SEARCH_LIMIT]
 
 
 def get_ticket_for(actor: Actor, ticket_id: int) -> Ticket:

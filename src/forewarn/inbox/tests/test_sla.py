@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.core import clock
+from forewarn.core.stats import wilson
 from forewarn.customers.models import Customer, Identity, Segment
 from forewarn.inbox.hours import Calendar, CalendarError, moved_workdays, parse_hours, public_holidays
 from forewarn.inbox.models import BusinessCalendar, Escalation, SlaPolicy, Ticket, TicketEvent, TicketStatus
-from forewarn.core.stats import wilson
 from forewarn.inbox.services import replies, report, sla
 from forewarn.inbox.services.email import receive_email
 from forewarn.inbox.services.tickets import TicketChange, update_ticket

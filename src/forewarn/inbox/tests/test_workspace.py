@@ -1,0 +1,191 @@
+"""The agent workspace and assignment: views and filters with counts, search, ticket changes recorded,
+round-robin with load caps, languages and skills, presence, take-over, the collision warning, canned
+replies with variables and the customer sidebar."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from forewarn.accounts.actors import Actor
+from forewarn.accounts.models import Team, User
+from forewarn.core import clock
+from forewarn.customers.models import Customer
+from forewarn.engage.models import Incident
+from forewarn.inbox.models import AgentState, CannedReply, Presence, RoutingRule, Ticket, TicketEvent
+from forewarn.inbox.services import assignment
+from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.tickets import TicketChange, TicketFilters, list_tickets, update_ticket
+
+from .test_email import mail
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _online(user: User, **state: Any) -> None:
+    AgentState.objects.update_or_create(user=user, defaults={"presence": Presence.ONLINE, **state})
+
+
+def _new_ticket(maria: Customer, subject: str = "Питання") -> Ticket:
+    received = receive_email(mail("Допоможіть", subject=subject).as_bytes())
+    return Ticket.objects.get(pk=received.ticket_id)
+
+
+def test_new_tickets_go_round_robin_to_online_agents_within_their_caps(
+    olena: User, taras: User, maria: Customer
+) -> None:
+    _online(olena, max_open=1)
+    _online(taras, max_open=5)
+    first, second, third = (_new_ticket(maria, f"Питання {n}") for n in range(3))
+    assert first.assignee == olena  # never given one: first in turn
+    assert second.assignee == taras
+    assert third.assignee == taras  # olena is at her cap
+    assert TicketEvent.objects.filter(kind="assigned").count() == 3
+
+
+def test_nobody_online_means_the_queue_until_someone_comes_online(olena: User, maria: Customer) -> None:
+    ticket = _new_ticket(maria)
+    assert ticket.assignee is None
+    assignment.set_presence(actor=Actor.of(olena), presence=Presence.ONLINE)
+    ticket.refresh_from_db()
+    assert ticket.assignee == olena
+
+
+def test_routing_sends_a_ticket_to_the_team_and_skill_it_needs(
+    olena: User, taras: User, maria: Customer
+) -> None:
+    billing = Team.objects.create(name="Billing")
+    taras.teams.add(billing)
+    RoutingRule.objects.create(channel="email", language="uk", team=billing, skill="ukrainian-billing")
+    _online(olena)
+    _online(taras, skills=["ukrainian-billing"], languages=["uk", "en"])
+    ticket = _new_ticket(maria)
+    assert ticket.team == billing
+    assert ticket.assignee == taras
+    AgentState.objects.filter(user=taras).update(languages=["en"])
+    assert _new_ticket(maria, "Інше").assignee is None  # nobody in the team speaks Ukrainian now
+
+
+def test_views_filters_and_search_find_the_right_tickets(olena: User, taras: User, maria: Customer) -> None:
+    mine = _new_ticket(maria, "Картка")
+    other = _new_ticket(maria, "Доставка")
+    assignment.assign(actor=Actor.of(olena), ticket=mine, to=olena)
+    update_ticket(
+        actor=Actor.of(olena), ticket=other, change=TicketChange(tags=["Доставка", " vip "], priority="high")
+    )
+    actor = Actor.of(olena)
+    assert list(list_tickets(actor, TicketFilters(view="mine"))) == [mine]
+    assert list(list_tickets(actor, TicketFilters(view="unassigned"))) == [other]
+    assert list(list_tickets(actor, TicketFilters(tag="vip"))) == [other]
+    assert list(list_tickets(actor, TicketFilters(priority="high"))) == [other]
+    assert set(list_tickets(actor, TicketFilters(q="допоможіть"))) == {mine, other}
+    assert list(list_tickets(actor, TicketFilters(q="нічого такого"))) == []
+    page = signed_in(olena).get("/inbox/", {"view": "mine"}).content.decode()
+    assert "Картка" in page
+    assert "Доставка" not in page
+
+
+def test_changes_are_recorded_and_bad_values_refused(
+    api_as: Callable[..., Any], olena: User, maria: Customer
+) -> None:
+    ticket = _new_ticket(maria)
+    incident = Incident.objects.create(
+        title="Немає світла", audience={}, started_at=clock.now(), created_at=clock.now()
+    )
+    agent = api_as(olena)
+    changed = agent.patch(
+        f"/api/v1/tickets/{ticket.pk}",
+        {
+            "status": "on_hold",
+            "tags": ["Світло"],
+            "incident_id": incident.pk,
+            "custom_fields": {"order": "A-17"},
+        },
+    )
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["status"], changed.json()["tags"], changed.json()["incident_id"]) == (
+        "on_hold",
+        ["світло"],
+        incident.pk,
+    )
+    kinds = set(TicketEvent.objects.filter(ticket=ticket).values_list("kind", flat=True))
+    assert {"status", "tags", "incident", "fields"} <= kinds
+    refused = agent.patch(f"/api/v1/tickets/{ticket.pk}", {"status": "lost", "priority": "meh"})
+    assert refused.status_code == 422
+    assert {f["path"] for f in refused.json()["error"]["fields"]} == {"status", "priority"}
+    answered = agent.post(f"/api/v1/tickets/{ticket.pk}/entries", {"text": "Світло дадуть о 18:00."})
+    assert answered.status_code == 201
+    assert answered.json()["kind"] == "outbound"
+
+
+def test_the_workspace_takes_over_warns_of_a_colleague_and_fills_canned_replies(
+    olena: User, taras: User, maria: Customer
+) -> None:
+    ticket = _new_ticket(maria)
+    assignment.assign(actor=Actor.of(taras), ticket=ticket, to=taras)
+    CannedReply.objects.create(
+        title="Вітання",
+        shortcut="hello",
+        language="uk",
+        body="Вітаю, {{ customer.first_name }}! Звернення №{{ ticket.id }}.",
+    )
+    agent, supervisor = signed_in(olena), signed_in(taras)
+    supervisor.post(f"/inbox/{ticket.pk}/here/", {"typing": "1"})
+    page = agent.get(f"/inbox/{ticket.pk}/").content.decode()
+    assert "Тарас" in page or "taras" in page.lower()
+    assert "Вітання" in page
+    others = agent.post(f"/inbox/{ticket.pk}/here/").json()["others"]
+    assert others and others[0]["typing"] is True
+    canned = CannedReply.objects.get()
+    filled = agent.get(f"/inbox/{ticket.pk}/canned/{canned.pk}/").json()["text"]
+    assert filled == f"Вітаю, Марія! Звернення №{ticket.pk}."
+    agent.post(f"/inbox/{ticket.pk}/take/")
+    ticket.refresh_from_db()
+    assert ticket.assignee == olena
+    assert TicketEvent.objects.filter(kind="assigned", data__how="take_over").exists()
+
+
+def test_a_collision_keeps_the_draft_and_asks_to_confirm(olena: User, taras: User, maria: Customer) -> None:
+    ticket = _new_ticket(maria)
+    seen = ticket.entries.get().pk
+    signed_in(taras).post(
+        f"/inbox/{ticket.pk}/entries/", {"text": "Вже дивлюся", "kind": "answer", "seen_up_to": seen}
+    )
+    agent = signed_in(olena)
+    agent.post(
+        f"/inbox/{ticket.pk}/entries/", {"text": "Моя відповідь", "kind": "answer", "seen_up_to": seen}
+    )
+    page = agent.get(f"/inbox/{ticket.pk}/").content.decode()
+    assert "answered while you were writing" in page
+    assert "Моя відповідь" in page  # the draft, back in the box
+    assert 'name="confirmed" value="1"' in page
+
+
+@pytest.mark.parametrize("role_user", ["iryna"])
+def test_an_analyst_reads_but_cannot_change(
+    role_user: str, request: pytest.FixtureRequest, maria: Customer
+) -> None:
+    analyst: User = request.getfixturevalue(role_user)
+    ticket = _new_ticket(maria)
+    client = signed_in(analyst)
+    assert client.get(f"/inbox/{ticket.pk}/").status_code == 200
+    assert client.post(f"/inbox/{ticket.pk}/take/").status_code == 403
+
+
+def test_the_sidebar_names_open_incidents_that_affect_the_customer(olena: User, maria: Customer) -> None:
+    Incident.objects.create(
+        title="Аварія водогону", audience={"city": "Київ"}, started_at=clock.now(), created_at=clock.now()
+    )
+    Incident.objects.create(
+        title="Аварія в Одесі", audience={"city": "Одеса"}, started_at=clock.now(), created_at=clock.now()
+    )
+    page = signed_in(olena).get(f"/inbox/{_new_ticket(maria).pk}/").content.decode()
+    assert "Аварія водогону" in page
+    assert "Аварія в Одесі" not in page
