@@ -258,3 +258,6 @@ def build_world(*, customers: int, seed: int, progress: Callable[[int, int], Non
     from forewarn.engage.demo import play_journeys  # noqa: PLC0415 - engage builds on customers
 
     play_journeys(seed=seed)
+    from forewarn.inbox.demo import set_up_helpdesk  # noqa: PLC0415 - the inbox builds on both
+
+    set_up_helpdesk(seed=seed)

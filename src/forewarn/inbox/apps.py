@@ -19,7 +19,8 @@ class InboxConfig(AppConfig):
         listen_to_replies(file_reply)
 
         from forewarn.core.periodic import every  # noqa: PLC0415
-        from forewarn.inbox.services import assignment, sla  # noqa: PLC0415
+        from forewarn.inbox.services import assignment, limits, sla  # noqa: PLC0415
 
         every(60, "inbox.sla_sweep", sla.sweep)
         every(30, "inbox.assign_waiting", assignment.assign_waiting)
+        every(300, "inbox.forget_old_hits", limits.forget_old_hits)

@@ -22,7 +22,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from forewarn.core.errors import ServiceError
-from forewarn.inbox.services import chat
+from forewarn.inbox.services import chat, limits
 
 R = TypeVar("R", bound=HttpResponseBase)
 STREAM_SECONDS = 55  # then the browser reconnects (EventSource does so by itself)
@@ -74,6 +74,7 @@ def sessions(request: HttpRequest) -> HttpResponse:
             name=str(data.get("name", ""))[:200],
             email=str(data.get("email", ""))[:254],
             origin=request.headers.get("Origin", ""),
+            ip=limits.client_ip(request),
         )
         return _json({"token": session.token}, status=201)
 
@@ -88,7 +89,7 @@ def messages(request: HttpRequest, token: str) -> HttpResponse:
     def run() -> HttpResponse:
         session = chat.get_session(token)
         if request.method == "POST":
-            entry = chat.write(session, str(_body(request).get("text", "")))
+            entry = chat.write(session, str(_body(request).get("text", "")), ip=limits.client_ip(request))
             return _json({"id": entry.pk}, status=201)
         after = request.GET.get("after", "0")
         return _json({"messages": chat.conversation(session, after=int(after) if after.isdigit() else 0)})

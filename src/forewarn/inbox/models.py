@@ -356,3 +356,36 @@ class CannedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Hit(models.Model):
+    """How often one sender (an IP address or an address on a channel, kept only as a keyed hash) used a
+    public entry point in one window: what the rate limits count."""
+
+    key = models.CharField(max_length=64)
+    window = models.BigIntegerField()  # the window's start, in seconds since the epoch
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="inbox_hit_key_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}@{self.window}: {self.count}"
+
+
+class Block(models.Model):
+    """A sender refused at every public entry point until ``until`` (or for good): set by hand, or by the
+    rate limits when a sender floods. The sender is kept as a keyed hash and a masked label."""
+
+    key = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=100)  # "ip 203.0.113.x", "sms +380 •• ••• ••67"
+    reason = models.CharField(max_length=32)  # flood, manual
+    until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("blocked sender")
+        verbose_name_plural = _("blocked senders")
+
+    def __str__(self) -> str:
+        return self.label

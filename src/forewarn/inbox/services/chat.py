@@ -4,13 +4,13 @@
 A session is opened by the widget with an optional name and email. With an email the visitor is the
 customer of that address (or a new one with it); without, a new customer with no identities stands for
 them until someone learns more. The first message opens a webchat ticket; later ones join it. A visitor
-writes at most ``RATE`` messages a minute; more is refused with a clear message.
+writes at most ``limits.LIMITS["chat"]`` messages a minute (and an IP address sends at most
+``limits.LIMITS["ip"]`` requests); more is refused with a clear message, and a flood is blocked.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -18,24 +18,20 @@ from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
 from forewarn.core import clock
-from forewarn.core.errors import NotFound, ServiceError, ValidationFailed
+from forewarn.core.errors import NotFound, ValidationFailed
 from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import Identity, IdentityKind
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.inbox.models import ChatSession, Entry, EntryKind, TicketStatus
+from forewarn.inbox.services import limits
 from forewarn.inbox.services.inbound import open_ticket, record_inbound
 
-RATE = 20  # messages a minute from one visitor
 MAX_TEXT = 4000
 
 
-class TooMany(ServiceError):
-    status = 429
-    code = "rate_limited"
-
-
-def open_session(*, name: str = "", email: str = "", origin: str = "") -> ChatSession:
+def open_session(*, name: str = "", email: str = "", origin: str = "", ip: str = "") -> ChatSession:
+    limits.check("ip", ip)
     customer = None
     if email.strip():
         address = norm.normalize_email(email, path="email")
@@ -65,8 +61,11 @@ def get_session(token: str) -> ChatSession:
     return session
 
 
-def write(session: ChatSession, text: str) -> Entry:
-    """What the visitor wrote, as an inbound entry of the session's ticket."""
+def write(session: ChatSession, text: str, *, ip: str = "") -> Entry:
+    """What the visitor wrote, as an inbound entry of the session's ticket (``limits``: at most
+    ``LIMITS["chat"]`` a minute per session, ``LIMITS["ip"]`` per address)."""
+    limits.check("ip", ip)
+    limits.check("chat", session.token)
     text = (text or "").strip()
     if not text:
         raise ValidationFailed.single("text", "required", _("Write a message first."))
@@ -78,12 +77,6 @@ def write(session: ChatSession, text: str) -> Entry:
     with transaction.atomic():
         session = ChatSession.objects.select_for_update().get(pk=session.pk)
         ticket = session.ticket
-        if ticket is not None:
-            recent = Entry.objects.filter(
-                ticket=ticket, kind=EntryKind.INBOUND, created_at__gte=now - timedelta(minutes=1)
-            ).count()
-            if recent >= RATE:
-                raise TooMany(_("You are writing faster than we can read. Please wait a minute."))
         if ticket is None or ticket.status == TicketStatus.CLOSED:
             ticket = open_ticket(session.customer, Channel.WEBCHAT, text.splitlines()[0][:120], now)
             session.ticket = ticket

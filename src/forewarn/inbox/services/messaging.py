@@ -9,6 +9,7 @@ A ticket is "open on that channel" while it is not closed and the customer wrote
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -17,15 +18,24 @@ from django.db import IntegrityError, transaction
 from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import Entry, Ticket, TicketStatus
+from forewarn.inbox.services import limits
 from forewarn.inbox.services.inbound import open_ticket, record_inbound
 
 REOPEN_WITHIN = timedelta(days=7)
+logger = logging.getLogger(__name__)
 
 
 def file_reply(customer: Customer, event: Any) -> Entry | None:
     """File one inbound message (``channels.callbacks.CallbackEvent``) in a ticket; None if already filed."""
     provider_id = f"{event.provider}:{event.provider_message_id}" if event.provider_message_id else ""
     if provider_id and Entry.objects.filter(channel=event.channel, provider_id=provider_id).exists():
+        return None
+    try:
+        limits.check("sms", f"{event.channel}:{event.address}")
+    except limits.Limited:
+        # A flood from one number is not filed (the journey still hears it): answering each would cost
+        # more than the flood, so the block list, not a reply, is what stops it.
+        logger.warning("inbound %s from a limited sender dropped", event.channel)
         return None
     now = clock.now()
     try:

@@ -142,7 +142,8 @@ def test_the_workspace_takes_over_warns_of_a_colleague_and_fills_canned_replies(
     assert "Тарас" in page or "taras" in page.lower()
     assert "Вітання" in page
     others = agent.post(f"/inbox/{ticket.pk}/here/").json()["others"]
-    assert others and others[0]["typing"] is True
+    assert len(others) == 1
+    assert others[0]["typing"] is True
     canned = CannedReply.objects.get()
     filled = agent.get(f"/inbox/{ticket.pk}/canned/{canned.pk}/").json()["text"]
     assert filled == f"Вітаю, Марія! Звернення №{ticket.pk}."
