@@ -35,6 +35,7 @@ urlpatterns = [
     path("privacy/", include("forewarn.privacy.urls")),
     path("inbox/", include("forewarn.inbox.urls")),
     path("chat/", include("forewarn.inbox.chat_urls")),
+    path("my/", include("forewarn.inbox.portal_urls")),
     path("engage/", include("forewarn.engage.urls")),
     path("u/<str:token>/", engage_views.unsubscribe, name="unsubscribe"),
 ]

@@ -17,7 +17,7 @@ from forewarn.core.errors import Forbidden, ServiceError
 from forewarn.core.vocab import Channel
 from forewarn.core.web import actor_for, render_page_or_part, staff_view
 from forewarn.inbox.models import AgentState, Presence, Priority, TicketStatus
-from forewarn.inbox.services import assignment, canned, hints, presence, replies
+from forewarn.inbox.services import assignment, canned, hints, portal, presence, replies
 from forewarn.inbox.services import tickets as ticket_service
 from forewarn.privacy.services.protect import with_hidden
 
@@ -107,6 +107,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             User.objects.filter(is_active=True, role__in=assignment.ANSWERING_ROLES).order_by("username")
         ),
         events=list(ticket.events.select_related("actor").order_by("-at")[:20]),
+        portal_link=portal.link_for(ticket.customer),
     )
     return render_page_or_part(request, "inbox/ticket.html", "inbox/_entries.html", context)
 
