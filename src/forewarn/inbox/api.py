@@ -14,7 +14,7 @@ from forewarn.accounts.roles import Perm
 from forewarn.core.api import Page, actor_of, paginate
 from forewarn.core.errors import ValidationFailed
 from forewarn.inbox.models import Ticket
-from forewarn.inbox.services import assignment, replies, report
+from forewarn.inbox.services import assignment, calls, replies, report
 from forewarn.inbox.services import email as email_service
 from forewarn.inbox.services import tickets as ticket_service
 
@@ -192,3 +192,29 @@ def receive_email(request: HttpRequest) -> email_service.Received:
     if not request.body:
         raise ValidationFailed.single("body", "required", _("Send the message itself as the request body."))
     return email_service.receive_email(request.body)
+
+
+class CallIn(Schema):
+    call_id: str = Field(description="the telephony's id of the call: a repeat updates the same entry")
+    caller: str = Field(description="the number that called, E.164 or national")
+    started_at: datetime
+    outcome: str = Field(
+        description="answered, missed, abandoned, voicemail or self_served (the IVR handled it)"
+    )
+    duration_seconds: int = 0
+    ivr_path: list[str] = []
+    ivr_result: str = ""
+    transcript: str = ""
+    recording_url: str = ""
+    language: str = ""
+
+
+class CallOut(Schema):
+    status: str
+    ticket_id: int
+    entry_id: int
+
+
+@router.post("/inbox/calls", response=CallOut, summary="Report a phone call: IVR path, outcome, transcript")
+def record_call(request: HttpRequest, body: CallIn) -> calls.CallRecorded:
+    return calls.record_call(actor=actor_of(request), call=calls.CallIn(**body.dict()))
