@@ -100,8 +100,8 @@ def _caller(phone: str, language: str) -> Customer:
     return create_customer(
         actor=Actor.system("telephony"),
         data=ProfileIn(
-            language=language if language in {"uk", "ru", "en"} else "",
             identities=[IdentityIn("phone", phone)],
+            language=language if language in {"uk", "ru", "en"} else None,
         ),
         source="telephony",
     )
