@@ -218,3 +218,26 @@ class CallOut(Schema):
 @router.post("/inbox/calls", response=CallOut, summary="Report a phone call: IVR path, outcome, transcript")
 def record_call(request: HttpRequest, body: CallIn) -> calls.CallRecorded:
     return calls.record_call(actor=actor_of(request), call=calls.CallIn(**body.dict()))
+
+
+class MergeIn(Schema):
+    into: int = Field(description="the ticket that carries on")
+
+
+@router.post("/tickets/{ticket_id}/merge", response=TicketOut, summary="Merge this ticket into another")
+def merge_ticket(request: HttpRequest, ticket_id: int, body: MergeIn) -> Ticket:
+    actor = actor_of(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    into = ticket_service.get_ticket_for(actor, body.into)
+    return ticket_service.merge_tickets(actor=actor, ticket=ticket, into=into)
+
+
+class SplitIn(Schema):
+    entry_ids: list[int]
+
+
+@router.post("/tickets/{ticket_id}/split", response={201: TicketOut}, summary="Move entries to a new ticket")
+def split_ticket(request: HttpRequest, ticket_id: int, body: SplitIn) -> Status[Any]:
+    actor = actor_of(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    return Status(201, ticket_service.split_ticket(actor=actor, ticket=ticket, entry_ids=body.entry_ids))

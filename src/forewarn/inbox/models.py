@@ -268,6 +268,7 @@ class TicketEvent(models.Model):
         ESCALATED = "escalated", _("Escalated")
         MERGED = "merged", _("Merged")
         SPLIT = "split", _("Split")
+        MENTIONED = "mentioned", _("Mentioned")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

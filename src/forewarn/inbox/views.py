@@ -25,6 +25,7 @@ PAGE_SIZE = 50
 VIEW_LABELS = {
     "all": _("All"),
     "mine": _("Mine"),
+    "mentions": _("Mentioned"),
     "unassigned": _("Unassigned"),
     "team": _("My teams"),
     "escalated": _("Escalated"),
@@ -162,6 +163,21 @@ def update(request: HttpRequest, ticket_id: int) -> HttpResponse:
     except ServiceError as exc:
         _remember_error(request, exc)
     return redirect("inbox:ticket", ticket_id=ticket.pk)
+
+
+@require_POST
+@staff_view
+def merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    target = request.POST.get("into", "").lstrip("#").strip()
+    try:
+        into = ticket_service.get_ticket_for(actor, int(target) if target.isdigit() else 0)
+        ticket_service.merge_tickets(actor=actor, ticket=ticket, into=into)
+    except ServiceError as exc:
+        _remember_error(request, exc)
+        return redirect("inbox:ticket", ticket_id=ticket.pk)
+    return redirect("inbox:ticket", ticket_id=into.pk)
 
 
 @require_POST

@@ -12,18 +12,20 @@ arrived is refused with ``collision`` unless its author confirms it.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
+from forewarn.accounts.models import User
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import Conflict, ValidationFailed
 from forewarn.core.vocab import Channel
 from forewarn.engage.services.answers import AnswerIn, queue_answer
-from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
+from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketEvent, TicketStatus
 from forewarn.inbox.services import sla
 from forewarn.privacy.services.protect import mask_text, store_values
 
@@ -89,6 +91,7 @@ def add_entry(
             created_at=now,
         )
         store_values([("inbox.entry", entry.pk, ticket.customer_id, hidden)])
+        _mention(ticket, entry, actor, now)
         fields = ["updated_at"]
         ticket.updated_at = now
         if not note:
@@ -140,3 +143,24 @@ def _references(last: Entry | None, in_reply_to: str) -> list[str]:
     if not in_reply_to or last is None:
         return []
     return list(dict.fromkeys([*reversed(last.references), in_reply_to]))
+
+
+MENTION_RE = re.compile(r"(?<![\w@])@([\w.-]{2,150})")
+
+
+def _mention(ticket: Ticket, entry: Entry, actor: Actor, now: datetime) -> None:
+    """``@olena`` in a note or an answer tells Olena: the ticket shows in her "Mentioned" view."""
+    names = {m.rstrip(".") for m in MENTION_RE.findall(entry.text)}
+    if not names:
+        return
+    people = User.objects.filter(username__in=names, is_active=True).exclude(pk=actor.user_id or 0)
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket=ticket,
+            kind=TicketEvent.Kind.MENTIONED,
+            actor_id=actor.user_id,
+            data={"user": person.pk, "entry": entry.pk},
+            at=now,
+        )
+        for person in people
+    )

@@ -16,14 +16,14 @@ from django.utils.translation import gettext as _
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
-from forewarn.core.errors import FieldError, NotFound, ValidationFailed
+from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from forewarn.engage.models import Incident
 from forewarn.inbox.models import Entry, Priority, Ticket, TicketEvent, TicketStatus
 from forewarn.inbox.services import sla
 from forewarn.privacy.services.protect import mask_payload, store_values
 
 # Views of the inbox an agent switches between; each is one indexed query.
-VIEWS = ("mine", "unassigned", "team", "escalated", "breached", "all")
+VIEWS = ("mine", "mentions", "unassigned", "team", "escalated", "breached", "all")
 # Counts above this are shown as "10000+": counting a million rows on every page load costs more than
 # the number is worth.
 COUNT_CAP = 10_000
@@ -61,20 +61,22 @@ def list_tickets(actor: Actor, filters: TicketFilters | None = None, **shortcut:
 
 
 def _in_view(rows: QuerySet[Ticket], actor: Actor, view: str) -> QuerySet[Ticket]:
-    if view == "mine":
-        return rows.filter(assignee_id=actor.user_id)
-    if view == "unassigned":
-        return rows.filter(assignee__isnull=True)
+    me = actor.user_id or 0
     if view == "team":
         teams = list(actor.user.teams.values_list("pk", flat=True)) if actor.user is not None else []
         return rows.filter(team_id__in=teams)
-    if view == "escalated":
-        return rows.filter(escalation__gt=0)
+    if view == "mentions":
+        mentioned = TicketEvent.objects.filter(kind=TicketEvent.Kind.MENTIONED, data__user=me)
+        return rows.filter(pk__in=mentioned.values("ticket_id"))
     if view == "breached":
-        return rows.filter(
-            Q(first_response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
-        ).exclude(status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])
-    return rows
+        missed = Q(first_response_breached_at__isnull=False) | Q(resolution_breached_at__isnull=False)
+        return rows.filter(missed).exclude(status__in=[TicketStatus.SOLVED, TicketStatus.CLOSED])
+    simple = {
+        "mine": Q(assignee_id=me),
+        "unassigned": Q(assignee__isnull=True),
+        "escalated": Q(escalation__gt=0),
+    }
+    return rows.filter(simple[view]) if view in simple else rows
 
 
 def status_counts(rows: QuerySet[Ticket]) -> dict[str, int]:
@@ -196,3 +198,88 @@ def update_ticket(*, actor: Actor, ticket: Ticket, change: TicketChange) -> Tick
             for kind, data in events
         )
     return ticket
+
+
+def merge_tickets(*, actor: Actor, ticket: Ticket, into: Ticket) -> Ticket:
+    """One conversation counted twice (the customer wrote by email and by chat about the same parcel):
+    ``ticket``'s entries move to ``into``, and ``ticket`` closes, pointing at it (a late reply to it is
+    filed in ``into``). Only one customer's tickets merge."""
+    actor.require(Perm.TICKETS_ANSWER)
+    if ticket.pk == into.pk:
+        raise Conflict(_("A ticket cannot be merged into itself."), code="same_ticket")
+    if ticket.customer_id != into.customer_id:
+        raise Conflict(_("Only one customer's tickets can be merged."), code="other_customer")
+    if into.merged_into_id is not None:
+        raise Conflict(_("That ticket was merged into another; merge into that one."), code="merged_already")
+    now = clock.now()
+    with transaction.atomic():
+        moved = Entry.objects.filter(ticket=ticket).update(ticket=into)
+        ticket.merged_into, ticket.status, ticket.updated_at = into, TicketStatus.CLOSED, now
+        ticket.save(update_fields=["merged_into", "status", "updated_at"])
+        Ticket.objects.filter(pk=into.pk).update(updated_at=now)
+        TicketEvent.objects.bulk_create(
+            [
+                TicketEvent(
+                    ticket=ticket,
+                    kind=TicketEvent.Kind.MERGED,
+                    actor_id=actor.user_id,
+                    data={"into": into.pk},
+                    at=now,
+                ),
+                TicketEvent(
+                    ticket=into,
+                    kind=TicketEvent.Kind.MERGED,
+                    actor_id=actor.user_id,
+                    data={"from": ticket.pk, "entries": moved},
+                    at=now,
+                ),
+            ]
+        )
+    return into
+
+
+def split_ticket(*, actor: Actor, ticket: Ticket, entry_ids: list[int]) -> Ticket:
+    """Two questions in one ticket: the chosen entries move to a new ticket of the same customer."""
+    actor.require(Perm.TICKETS_ANSWER)
+    chosen = Entry.objects.filter(ticket=ticket, pk__in=entry_ids)
+    if not chosen.exists() or chosen.count() == ticket.entries.count():
+        raise ValidationFailed.single(
+            "entry_ids", "choose_some", _("Choose some of the ticket's entries, not none and not all.")
+        )
+    now = clock.now()
+    with transaction.atomic():
+        first = chosen.order_by("created_at", "pk").first()
+        assert first is not None
+        new = Ticket(
+            customer_id=ticket.customer_id,
+            channel=ticket.channel,
+            subject=(first.text.split("\n", 1)[0] or ticket.subject)[:300],
+            priority=ticket.priority,
+            language=ticket.language,
+            team_id=ticket.team_id,
+            created_at=first.created_at,
+            updated_at=now,
+            last_inbound_at=first.created_at,
+        )
+        sla.start_clocks(new)
+        new.save()
+        moved = chosen.update(ticket=new)
+        TicketEvent.objects.bulk_create(
+            [
+                TicketEvent(
+                    ticket=ticket,
+                    kind=TicketEvent.Kind.SPLIT,
+                    actor_id=actor.user_id,
+                    data={"to": new.pk, "entries": moved},
+                    at=now,
+                ),
+                TicketEvent(
+                    ticket=new,
+                    kind=TicketEvent.Kind.SPLIT,
+                    actor_id=actor.user_id,
+                    data={"from": ticket.pk},
+                    at=now,
+                ),
+            ]
+        )
+    return new

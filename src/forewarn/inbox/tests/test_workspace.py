@@ -190,3 +190,37 @@ def test_the_sidebar_names_open_incidents_that_affect_the_customer(olena: User, 
     page = signed_in(olena).get(f"/inbox/{_new_ticket(maria).pk}/").content.decode()
     assert "Аварія водогону" in page
     assert "Аварія в Одесі" not in page
+
+
+def test_mentions_merging_and_splitting(
+    api_as: Callable[..., Any], olena: User, taras: User, maria: Customer
+) -> None:
+    first, second = _new_ticket(maria, "Посилка"), _new_ticket(maria, "Посилка знову")
+    agent = api_as(olena)
+    agent.post(f"/api/v1/tickets/{first.pk}/entries", {"text": "@taras глянь, будь ласка", "note": True})
+    mentioned = list_tickets(Actor.of(taras), TicketFilters(view="mentions"))
+    assert list(mentioned) == [first]
+    merged = agent.post(f"/api/v1/tickets/{second.pk}/merge", {"into": first.pk})
+    assert merged.status_code == 200
+    second.refresh_from_db()
+    assert (second.merged_into_id, second.status) == (first.pk, "closed")
+    assert first.entries.count() == 3
+    # A reply to the merged ticket's token lands in the one that carries on.
+    receive_email(mail("Ще одне", subject=f"Re: Посилка знову [#{second.pk}]").as_bytes())
+    assert first.entries.count() == 4
+    inbound = first.entries.filter(kind="inbound").order_by("pk")
+    split = agent.post(f"/api/v1/tickets/{first.pk}/split", {"entry_ids": [inbound.last().pk]})  # type: ignore[union-attr]
+    assert split.status_code == 201
+    assert Ticket.objects.get(pk=split.json()["id"]).entries.get().text == "Ще одне"
+    other = Ticket.objects.create(
+        customer=_stranger(), channel="sms", subject="x", created_at=clock.now(), updated_at=clock.now()
+    )
+    refused = agent.post(f"/api/v1/tickets/{other.pk}/merge", {"into": first.pk})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "other_customer"
+
+
+def _stranger() -> Customer:
+    from forewarn.customers.services.profiles import ProfileIn, create_customer  # noqa: PLC0415
+
+    return create_customer(actor=Actor.system("tests"), data=ProfileIn(given_name="Інна"), source="tests")
