@@ -300,6 +300,29 @@ def issue_token(
     typer.echo(secret)
 
 
+@app.command("imap-poll")
+def imap_poll(
+    keep: Annotated[bool, typer.Option("--keep/--once", help="Keep polling, or poll once.")] = False,
+) -> None:
+    """Fetch unread mail from the support mailbox (FOREWARN_IMAP_URL) into tickets."""
+    _setup()
+    from forewarn.inbox import imap  # noqa: PLC0415
+
+    config = imap.configured()
+    if config is None:
+        typer.echo("Set FOREWARN_IMAP_URL (imaps://user:password@host/INBOX) first.", err=True)
+        raise typer.Exit(2)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while True:
+        result = imap.poll_once(config)
+        typer.echo(
+            f"imap: seen={result.seen} stored={result.stored} skipped={result.skipped} refused={result.refused}"
+        )
+        if not keep or stop.wait(config.interval):
+            return
+
+
 @app.command()
 def smtp(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

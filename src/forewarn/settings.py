@@ -24,6 +24,27 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(f"FOREWARN_{name}", default)
 
 
+def imap_settings(url: str) -> dict[str, object] | None:
+    """``imaps://user:password@host:993/INBOX?done=Forewarn&interval=60`` as FOREWARN_IMAP's dict."""
+    if not url:
+        return None
+    from urllib.parse import parse_qs, unquote, urlsplit  # noqa: PLC0415
+
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    secure = parts.scheme == "imaps"
+    return {
+        "host": parts.hostname or "",
+        "port": parts.port or (993 if secure else 143),
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "folder": unquote(parts.path.lstrip("/")) or "INBOX",
+        "done_folder": query.get("done", [""])[0],
+        "interval": int(query.get("interval", ["60"])[0]),
+        "ssl": secure,
+    }
+
+
 def env_bool(name: str, *, default: bool) -> bool:
     raw = os.environ.get(f"FOREWARN_{name}")
     if raw is None:
@@ -67,6 +88,9 @@ FOREWARN_PII_KEY_FILE = DATA_DIR / "pii_keys"
 
 # Inbound email: the largest message the SMTP receiver takes, and the attachments kept from one (each,
 # and all together); larger attachments are listed on the ticket as refused, not stored.
+# IMAP polling of a support mailbox (inbox/imap.py), instead of or beside the SMTP receiver:
+# FOREWARN_IMAP_URL=imaps://user:password@imap.example.com:993/INBOX?done=Forewarn&interval=60
+FOREWARN_IMAP = imap_settings(env_str("IMAP_URL", ""))
 FOREWARN_SMTP_MAX_BYTES = int(env_str("SMTP_MAX_BYTES", str(35 * 1024 * 1024)))
 FOREWARN_ATTACHMENT_MAX_BYTES = int(env_str("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 FOREWARN_MESSAGE_ATTACHMENTS_MAX_BYTES = int(env_str("MESSAGE_ATTACHMENTS_MAX_BYTES", str(25 * 1024 * 1024)))

@@ -24,3 +24,8 @@ class InboxConfig(AppConfig):
         every(60, "inbox.sla_sweep", sla.sweep)
         every(30, "inbox.assign_waiting", assignment.assign_waiting)
         every(300, "inbox.forget_old_hits", limits.forget_old_hits)
+        from forewarn.inbox import imap  # noqa: PLC0415
+
+        mailbox = imap.configured()
+        if mailbox is not None:
+            every(mailbox.interval, "inbox.imap_poll", imap.poll_configured)
