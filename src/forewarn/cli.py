@@ -316,9 +316,8 @@ def imap_poll(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while True:
         result = imap.poll_once(config)
-        typer.echo(
-            f"imap: seen={result.seen} stored={result.stored} skipped={result.skipped} refused={result.refused}"
-        )
+        counts = vars(result)
+        typer.echo("imap: " + " ".join(f"{name}={n}" for name, n in counts.items()))
         if not keep or stop.wait(config.interval):
             return
 
