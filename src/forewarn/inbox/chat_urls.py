@@ -9,4 +9,5 @@ urlpatterns = [
     path("sessions", chat_views.sessions, name="sessions"),
     path("sessions/<str:token>/messages", chat_views.messages, name="messages"),
     path("sessions/<str:token>/stream", chat_views.stream, name="stream"),
+    path("sessions/<str:token>/files", chat_views.files, name="files"),
 ]

@@ -97,6 +97,30 @@ def messages(request: HttpRequest, token: str) -> HttpResponse:
     return _answer(run)
 
 
+@csrf_exempt
+def files(request: HttpRequest, token: str) -> HttpResponse:
+    """A file the visitor attaches (multipart, field ``file``)."""
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204))
+    if request.method != "POST":
+        return _json({"error": {"code": "method_not_allowed", "message": "POST", "fields": []}}, status=405)
+
+    def run() -> HttpResponse:
+        session = chat.get_session(token)
+        upload = request.FILES.get("file")
+        entry = chat.attach(
+            session,
+            name=(upload.name or "") if upload else "",
+            content_type=(upload.content_type if upload else "") or "application/octet-stream",
+            size=upload.size or 0 if upload else 0,
+            read=upload.read if upload else bytes,
+            ip=limits.client_ip(request),
+        )
+        return _json({"id": entry.pk}, status=201)
+
+    return _answer(run)
+
+
 def _event(rows: list[dict[str, Any]]) -> str:
     return "".join(f"id: {r['id']}\ndata: {json.dumps(r, ensure_ascii=False)}\n\n" for r in rows)
 

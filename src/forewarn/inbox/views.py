@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -19,6 +20,7 @@ from forewarn.core.web import actor_for, render_page_or_part, staff_view
 from forewarn.inbox.models import AgentState, Presence, Priority, TicketStatus
 from forewarn.inbox.services import assignment, canned, hints, portal, presence, replies
 from forewarn.inbox.services import tickets as ticket_service
+from forewarn.inbox.services.email import attachment_path
 from forewarn.privacy.services.protect import with_hidden
 
 PAGE_SIZE = 50
@@ -223,3 +225,21 @@ def canned_text(request: HttpRequest, ticket_id: int, canned_id: int) -> HttpRes
         return JsonResponse({"text": canned.fill(actor, ticket, canned_id)})
     except ServiceError as exc:
         return JsonResponse({"error": exc.message}, status=404)
+
+
+@staff_view
+def attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    """A kept file, to staff who may read tickets; always as a download, never shown inline, so a file
+    a customer sent cannot run as a page of Forewarn's."""
+    actor = actor_for(request)
+    found = ticket_service.get_attachment_for(actor, attachment_id)
+    # Files are capped at FOREWARN_ATTACHMENT_MAX_BYTES when they arrive, so one fits in memory.
+    response = HttpResponse(
+        attachment_path(found.sha256).read_bytes(), content_type="application/octet-stream"
+    )
+    response["Content-Disposition"] = (
+        content_disposition_header(True, found.filename or "attachment") or "attachment"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -11,8 +11,10 @@ writes at most ``limits.LIMITS["chat"]`` messages a minute (and an IP address se
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -25,6 +27,7 @@ from forewarn.customers.models import Identity, IdentityKind
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.inbox.models import ChatSession, Entry, EntryKind, TicketStatus
 from forewarn.inbox.services import limits
+from forewarn.inbox.services.email import keep_attachment
 from forewarn.inbox.services.inbound import open_ticket, record_inbound
 
 MAX_TEXT = 4000
@@ -98,3 +101,26 @@ def conversation(session: ChatSession, *, after: int = 0) -> list[dict[str, Any]
         }
         for e in rows.order_by("pk")
     ]
+
+
+def attach(
+    session: ChatSession, *, name: str, content_type: str, size: int, read: Callable[[], bytes], ip: str = ""
+) -> Entry:
+    """A file the visitor sent: an inbound entry naming it, with the file kept (or refused if too large:
+    the visitor is told, nothing is stored, and a large file is never read into memory)."""
+    limits.check("ip", ip)
+    limits.check("chat", session.token)
+    if size > settings.FOREWARN_ATTACHMENT_MAX_BYTES:
+        raise ValidationFailed.single(
+            "file",
+            "too_large",
+            _("Files can be at most %(mb)s MB.")
+            % {"mb": settings.FOREWARN_ATTACHMENT_MAX_BYTES // (1024 * 1024)},
+        )
+    data = read() if size else b""
+    if not data:
+        raise ValidationFailed.single("file", "required", _("Choose a file first."))
+    name = (name or "file")[:255]
+    entry = write(session, f"📎 {name}", ip="")
+    keep_attachment(entry, name, content_type, data)
+    return entry

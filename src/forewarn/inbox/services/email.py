@@ -262,19 +262,26 @@ def _store(  # noqa: PLR0917 - one message's parts, in the order they were read
         now=now,
     )
     for name, content_type, data, size in files:
-        digest = ""
-        if data is not None:
-            digest = hashlib.sha256(data).hexdigest()
-            _keep(digest, data)
-        Attachment.objects.create(
-            entry=entry,
-            filename=name,
-            content_type=content_type[:127],
-            size=size,
-            sha256=digest,
-            refused="" if data is not None else "too_large",
-        )
+        keep_attachment(entry, name, content_type, data, size=size)
     return Received(status, ticket.pk, entry.pk)
+
+
+def keep_attachment(
+    entry: Entry, name: str, content_type: str, data: bytes | None, *, size: int | None = None
+) -> Attachment:
+    """Store a file of an entry by its content (or list it as refused when ``data`` is None)."""
+    digest = ""
+    if data is not None:
+        digest = hashlib.sha256(data).hexdigest()
+        _keep(digest, data)
+    return Attachment.objects.create(
+        entry=entry,
+        filename=name,
+        content_type=content_type[:127],
+        size=size if size is not None else len(data or b""),
+        sha256=digest,
+        refused="" if data is not None else "too_large",
+    )
 
 
 def attachment_path(digest: str) -> Path:

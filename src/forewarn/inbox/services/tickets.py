@@ -18,7 +18,7 @@ from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from forewarn.engage.models import Incident
-from forewarn.inbox.models import Entry, Priority, Ticket, TicketEvent, TicketStatus
+from forewarn.inbox.models import Attachment, Entry, Priority, Ticket, TicketEvent, TicketStatus
 from forewarn.inbox.services import sla
 from forewarn.privacy.services.protect import mask_payload, store_values
 
@@ -283,3 +283,11 @@ def split_ticket(*, actor: Actor, ticket: Ticket, entry_ids: list[int]) -> Ticke
             ]
         )
     return new
+
+
+def get_attachment_for(actor: Actor, attachment_id: int) -> Attachment:
+    actor.require(Perm.TICKETS_VIEW)
+    found = Attachment.objects.filter(pk=attachment_id).exclude(sha256="").first()
+    if found is None:
+        raise NotFound(_("No such file."), code="attachment_not_found")
+    return found

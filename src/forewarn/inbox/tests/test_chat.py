@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from forewarn.accounts.actors import Actor
@@ -98,3 +99,30 @@ def test_the_demo_page_carries_the_widget(db: None) -> None:
     page = Client().get("/chat/demo")
     assert page.status_code == 200
     assert "/static/forewarn/chat.js" in page.content.decode()
+
+
+def test_a_visitor_attaches_a_file_staff_download_it_and_a_huge_one_is_refused(
+    olena: User, settings: Any
+) -> None:
+    client = Client()
+    token = post(client, "/chat/sessions", {}).json()["token"]
+    sent = client.post(
+        f"/chat/sessions/{token}/files",
+        {"file": SimpleUploadedFile("чек.pdf", b"%PDF-1.4 receipt", "application/pdf")},
+    )
+    assert sent.status_code == 201, sent.content
+    entry = Entry.objects.get(pk=sent.json()["id"])
+    kept = entry.attachments.get()
+    assert (kept.filename, kept.size) == ("чек.pdf", 16)
+    agent = Client()
+    agent.force_login(olena)
+    download = agent.get(f"/inbox/attachments/{kept.pk}/")
+    assert download.status_code == 200
+    assert download.content == b"%PDF-1.4 receipt"
+    assert download["Content-Type"] == "application/octet-stream"
+    assert "attachment;" in download["Content-Disposition"]
+    assert Client().get(f"/inbox/attachments/{kept.pk}/").status_code in {302, 403}
+    settings.FOREWARN_ATTACHMENT_MAX_BYTES = 10
+    huge = client.post(f"/chat/sessions/{token}/files", {"file": SimpleUploadedFile("big.bin", b"x" * 11)})
+    assert huge.status_code == 422
+    assert huge.json()["error"]["fields"][0]["code"] == "too_large"

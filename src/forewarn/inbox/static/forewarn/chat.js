@@ -10,11 +10,11 @@
   var lang = (script.getAttribute("data-lang") || document.documentElement.lang || navigator.language || "en").slice(0, 2);
   var WORDS = {
     en: { open: "Chat with us", title: "Support", placeholder: "Write a message…", send: "Send", you: "You", us: "Support",
-          offline: "We cannot connect right now. Write to us at ", name: "Your name (optional)", email: "Your email (optional)", close: "Close" },
+          attach: "Attach a file", offline: "We cannot connect right now. Write to us at ", name: "Your name (optional)", email: "Your email (optional)", close: "Close" },
     uk: { open: "Написати нам", title: "Підтримка", placeholder: "Напишіть повідомлення…", send: "Надіслати", you: "Ви", us: "Підтримка",
-          offline: "Зараз не вдається з'єднатися. Напишіть нам на ", name: "Ваше ім'я (необов'язково)", email: "Ваш email (необов'язково)", close: "Закрити" },
+          attach: "Додати файл", offline: "Зараз не вдається з'єднатися. Напишіть нам на ", name: "Ваше ім'я (необов'язково)", email: "Ваш email (необов'язково)", close: "Закрити" },
     ru: { open: "Написать нам", title: "Поддержка", placeholder: "Напишите сообщение…", send: "Отправить", you: "Вы", us: "Поддержка",
-          offline: "Сейчас не удаётся подключиться. Напишите нам на ", name: "Ваше имя (необязательно)", email: "Ваш email (необязательно)", close: "Закрыть" }
+          attach: "Прикрепить файл", offline: "Сейчас не удаётся подключиться. Напишите нам на ", name: "Ваше имя (необязательно)", email: "Ваш email (необязательно)", close: "Закрыть" }
   };
   var t = WORDS[lang] || WORDS.en;
   var KEY = "forewarn-chat:" + base;
@@ -58,8 +58,11 @@
   var row = el("div", { "class": "fw-row" });
   var text = el("textarea", { name: "text", rows: "2", placeholder: t.placeholder, "aria-label": t.placeholder });
   var send = el("button", { type: "submit" }, t.send);
+  var file = el("input", { type: "file", name: "file", "aria-label": t.attach, title: t.attach });
   row.appendChild(text); row.appendChild(send);
-  form.appendChild(who); form.appendChild(row);
+  var files = el("div", { "class": "fw-row" });
+  files.appendChild(file);
+  form.appendChild(who); form.appendChild(row); form.appendChild(files);
   panel.appendChild(header); panel.appendChild(list); panel.appendChild(form);
   document.body.appendChild(opener);
   document.body.appendChild(panel);
@@ -105,6 +108,23 @@
   opener.addEventListener("click", function () { panel.hidden = false; opener.hidden = true; listen(); text.focus(); });
   closer.addEventListener("click", function () { panel.hidden = true; opener.hidden = false; });
   text.addEventListener("keydown", function (e) { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); } });
+  function failed(error) {
+    if (error && error.error && error.error.code === "chat_not_found") { token = null; who.hidden = false; try { localStorage.removeItem(KEY); } catch (x) { /* nothing kept */ } }
+    else if (error && error.error) { var p = el("p", { "class": "fw-offline", role: "alert" }, error.error.message); panel.insertBefore(p, form); }
+    else offline();
+  }
+  file.addEventListener("change", function () {
+    if (!file.files.length) return;
+    var body = new FormData();
+    body.append("file", file.files[0]);
+    session()
+      .then(function (tok) {
+        return fetch(base + "/chat/sessions/" + encodeURIComponent(tok) + "/files", { method: "POST", body: body })
+          .then(function (r) { return r.json().then(function (data) { if (!r.ok) throw data; return data; }); });
+      })
+      .catch(failed)
+      .then(function () { file.value = ""; });
+  });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var words = text.value.trim();
@@ -113,11 +133,7 @@
     session()
       .then(function (tok) { return post("/chat/sessions/" + encodeURIComponent(tok) + "/messages", { text: words }); })
       .then(function () { text.value = ""; })
-      .catch(function (error) {
-        if (error && error.error && error.error.code === "chat_not_found") { token = null; who.hidden = false; try { localStorage.removeItem(KEY); } catch (x) { /* nothing kept */ } }
-        else if (error && error.error) { var p = el("p", { "class": "fw-offline", role: "alert" }, error.error.message); panel.insertBefore(p, form); }
-        else offline();
-      })
+      .catch(failed)
       .then(function () { send.disabled = false; });
   });
 })();
