@@ -23,7 +23,7 @@ from forewarn.core.vocab import Channel, Topic
 from forewarn.customers.models import Customer, Identity
 from forewarn.customers.normalize import normalize_identity
 from forewarn.customers.services.consent import apply_consents
-from forewarn.customers.services.profiles import ConsentIn
+from forewarn.customers.services.profiles import ConsentIn, IdentityIn, ProfileIn, create_customer
 from forewarn.engage.models import FrequencyCap, Message, MessageStatus, Suppression, SuppressionScope
 from forewarn.engage.services.planning import compose
 
@@ -206,7 +206,9 @@ def record_receipt(*, provider: str, provider_message_id: str, status: str) -> i
 IDENTITY_OF_CHANNEL = {"sms": "phone", "email": "email", "telegram": "telegram", "viber": "viber"}
 
 
-def _customer_at(channel: str, address: str) -> Customer | None:
+def _customer_at(channel: str, address: str, *, create_as: str = "") -> Customer | None:
+    """The customer with this address on the channel; with ``create_as`` (a source), a new customer with
+    it when there is none: someone who writes to us first is a customer from then on."""
     kind = IDENTITY_OF_CHANNEL.get(channel)
     if kind is None or not address:
         return None
@@ -215,7 +217,16 @@ def _customer_at(channel: str, address: str) -> Customer | None:
     except ValidationFailed:
         return None
     identity = Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
-    return identity.customer if identity else None
+    if identity is not None:
+        customer = identity.customer
+        while customer.status == Customer.Status.MERGED and customer.merged_into_id:
+            customer = Customer.objects.get(pk=customer.merged_into_id)
+        return customer
+    if not create_as:
+        return None
+    return create_customer(
+        actor=Actor.system(create_as), data=ProfileIn(identities=[IdentityIn(kind, value)]), source=create_as
+    )
 
 
 # Who else hears a customer's reply besides the journey (the inbox files it in a ticket). Apps that build
@@ -238,11 +249,14 @@ def record_callbacks(events: list[CallbackEvent]) -> dict[str, int]:
                 provider=event.provider, provider_message_id=event.provider_message_id, status=event.status
             )
             continue
-        customer = _customer_at(event.channel, event.address)
+        refusing = event.kind == "opt_out" or is_opt_out(event.text)
+        customer = _customer_at(
+            event.channel, event.address, create_as="" if refusing else f"callbacks:{event.provider}"
+        )
         if customer is None:
             done["unknown"] += 1
             continue
-        if event.kind == "opt_out" or is_opt_out(event.text):
+        if refusing:
             record_opt_out(message=None, customer=customer, channel=event.channel, text=event.text)
             done["opt_outs"] += 1
             continue

@@ -8,6 +8,7 @@ from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.engage.tests.test_callbacks import post_signed, twilio  # noqa: F401 - the fixture
 from forewarn.inbox.models import Entry, Ticket, TicketStatus
+from forewarn.inbox.services import limits
 
 SMS = {"From": "+380671234567", "To": "+380440000000"}
 
@@ -36,3 +37,19 @@ def test_a_reply_after_a_quiet_week_starts_a_new_conversation(twilio: None, mari
 def test_a_stop_reply_is_an_opt_out_not_a_ticket(twilio: None, maria: Customer) -> None:  # noqa: F811
     post_signed({**SMS, "MessageSid": "SM30", "Body": "STOP"})
     assert not Ticket.objects.exists()
+
+
+def test_a_stranger_who_texts_becomes_a_customer_with_their_number(twilio: None, db: None) -> None:  # noqa: F811
+    post_signed({"From": "+380931112233", "To": "+380440000000", "MessageSid": "SM40", "Body": "Доброго дня"})
+    ticket = Ticket.objects.get()
+    assert ticket.customer.identities.get().value == "+380931112233"
+    # A STOP from a stranger refuses nothing and creates nobody.
+    post_signed({"From": "+380934445566", "To": "+380440000000", "MessageSid": "SM41", "Body": "STOP"})
+    assert Customer.objects.count() == 1
+
+
+def test_a_flood_from_one_number_is_not_filed(twilio: None, maria: Customer) -> None:  # noqa: F811
+    with clock.frozen_at(clock.now().replace(second=0, microsecond=0)):
+        for n in range(limits.LIMITS["sms"] + 3):
+            post_signed({**SMS, "MessageSid": f"SM5{n}", "Body": f"спам {n}"})
+    assert Entry.objects.count() == limits.LIMITS["sms"]
