@@ -24,7 +24,8 @@ from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import Customer, Identity, IdentityKind
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
-from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
+from forewarn.inbox.models import Entry, Ticket, TicketStatus
+from forewarn.inbox.services import sla
 from forewarn.inbox.services.inbound import open_ticket, record_inbound
 from forewarn.privacy.services.protect import mask_text, store_values
 
@@ -147,9 +148,14 @@ def record_call(*, actor: Actor, call: CallIn) -> CallRecorded:
                 at=call.started_at,
                 now=now,
             )
-            if call.outcome in {"answered", "self_served"} and entry.kind == EntryKind.INBOUND:
-                # Someone (or the IVR) handled it on the phone: nothing waits for a call back.
-                Ticket.objects.filter(pk=ticket.pk).update(last_answer_at=now, head_office_due=None)
+            if call.outcome in {"answered", "self_served"}:
+                # Someone (or the IVR) handled it on the phone: that was the answer, nothing waits.
+                ticket.last_answer_at = now
+                fields = ["last_answer_at", *sla.answered(ticket, now)]
+                if ticket.first_response_at is None:
+                    ticket.first_response_at = now
+                    fields.append("first_response_at")
+                ticket.save(update_fields=sorted(set(fields)))
     except IntegrityError:  # the same report, stored a moment ago by another request
         entry = Entry.objects.get(channel=Channel.VOICE, provider_id=provider_id)
         return CallRecorded("updated", entry.ticket_id, entry.pk)

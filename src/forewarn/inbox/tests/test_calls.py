@@ -82,3 +82,20 @@ def test_bad_call_reports_are_refused_with_every_reason(
         },
     )
     assert forbidden.status_code == 403
+
+
+def test_an_answered_call_is_its_own_first_response(
+    api_as: Callable[..., Any], ada: User, maria: Customer
+) -> None:
+    answer = api_as(ada).post(
+        "/api/v1/inbox/calls",
+        {
+            "call_id": "a1",
+            "caller": "+380671234567",
+            "started_at": "2026-12-03T09:00:00Z",
+            "outcome": "answered",
+        },
+    )
+    ticket = Ticket.objects.get(pk=answer.json()["ticket_id"])
+    assert ticket.first_response_at is not None
+    assert ticket.head_office_due is None
