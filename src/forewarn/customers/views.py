@@ -95,6 +95,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         | DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.OPEN, second=customer),
         "may_edit_consent": actor.may(Perm.CONSENT_EDIT),
         "may_see_messages": actor.may(Perm.ENGAGE_VIEW),
+        "may_see_tickets": actor.may(Perm.TICKETS_VIEW),
         "may_reveal": actor.may(Perm.PII_REVEAL),
         "may_export": actor.may(Perm.PERSONAL_DATA_EXPORT),
         "may_erase": actor.may(Perm.PERSONAL_DATA_ERASE) and customer.status != Customer.Status.ERASED,

@@ -7,6 +7,7 @@ app_name = "inbox"
 urlpatterns = [
     path("", views.ticket_list, name="list"),
     path("presence/", views.set_presence, name="presence"),
+    path("customers/<int:customer_id>/timeline/", views.customer_timeline, name="customer-timeline"),
     path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
     path("<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("<int:ticket_id>/entries/", views.add_entry, name="add-entry"),

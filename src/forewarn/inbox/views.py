@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -243,3 +243,11 @@ def attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@staff_view
+def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The profile's timeline section: every channel, and what Forewarn told them, in one list."""
+    actor = actor_for(request)
+    moments = ticket_service.customer_timeline(actor, customer_id)
+    return render(request, "inbox/_timeline.html", {"moments": moments})

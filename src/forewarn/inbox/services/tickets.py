@@ -17,7 +17,8 @@ from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from forewarn.engage.models import Incident
+from forewarn.engage.models import Incident, Message, MessageStatus
+from forewarn.engage.services.planning import ANSWER_KIND
 from forewarn.inbox.models import Attachment, Entry, Priority, Ticket, TicketEvent, TicketStatus
 from forewarn.inbox.services import sla
 from forewarn.privacy.services.protect import mask_payload, store_values
@@ -28,6 +29,7 @@ VIEWS = ("mine", "mentions", "unassigned", "team", "escalated", "breached", "all
 # the number is worth.
 COUNT_CAP = 10_000
 SEARCH_LIMIT = 500
+SAID = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.QUEUED)
 
 
 @dataclass(frozen=True)
@@ -291,3 +293,41 @@ def get_attachment_for(actor: Actor, attachment_id: int) -> Attachment:
     if found is None:
         raise NotFound(_("No such file."), code="attachment_not_found")
     return found
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of a customer's timeline: what they said, what we answered or told them, on which channel."""
+
+    at: Any
+    kind: str  # inbound, outbound, note, proactive
+    channel: str
+    text: str
+    ticket_id: int | None = None
+    status: str = ""
+
+
+def customer_timeline(actor: Actor, customer_id: int, limit: int = 100) -> list[Moment]:
+    """Everything said between the customer and us across channels, newest first: ticket entries (notes
+    for staff who may read tickets) and the proactive messages Forewarn decided to send."""
+    actor.require(Perm.TICKETS_VIEW)
+    entries = (
+        Entry.objects.filter(ticket__customer_id=customer_id)
+        .select_related("message")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    moments = [
+        Moment(e.created_at, e.kind, e.channel, e.text, e.ticket_id, e.message.status if e.message else "")
+        for e in entries
+    ]
+    if actor.may(Perm.ENGAGE_VIEW):
+        sent = (
+            Message.objects.filter(customer_id=customer_id, status__in=SAID)
+            .exclude(kind=ANSWER_KIND)
+            .order_by("-planned_at")[:limit]
+        )
+        moments += [
+            Moment(m.sent_at or m.planned_at, "proactive", m.channel, m.body or m.label, None, m.status)
+            for m in sent
+        ]
+    return sorted(moments, key=lambda m: m.at, reverse=True)[:limit]

@@ -14,7 +14,7 @@ from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import Team, User
 from forewarn.core import clock
 from forewarn.customers.models import Customer
-from forewarn.engage.models import Incident
+from forewarn.engage.models import Incident, Message
 from forewarn.inbox.models import AgentState, CannedReply, Presence, RoutingRule, Ticket, TicketEvent
 from forewarn.inbox.services import assignment
 from forewarn.inbox.services.email import receive_email
@@ -224,3 +224,23 @@ def _stranger() -> Customer:
     from forewarn.customers.services.profiles import ProfileIn, create_customer  # noqa: PLC0415
 
     return create_customer(actor=Actor.system("tests"), data=ProfileIn(given_name="Інна"), source="tests")
+
+
+def test_the_customer_page_shows_one_timeline_across_channels(olena: User, maria: Customer) -> None:
+    _new_ticket(maria, "Де посилка")
+    Message.objects.create(
+        customer=maria,
+        kind="order_shipped",
+        topic="transactional",
+        channel="sms",
+        body="Замовлення відправлено",
+        status="sent",
+        planned_at=clock.now(),
+        send_after=clock.now(),
+        sent_at=clock.now(),
+    )
+    page = signed_in(olena).get(f"/inbox/customers/{maria.pk}/timeline/").content.decode()
+    assert "Допоможіть" in page
+    assert "Замовлення відправлено" in page
+    assert "We reached out" in page
+    assert 'id="customer-timeline"' in signed_in(olena).get(f"/customers/{maria.pk}/").content.decode()
