@@ -222,7 +222,7 @@ class Vocabulary:
 
     language: str
     words: list[str]
-    stops: int  # how many of the first words are function words
+    stops: int  # how many of the first words are function words and the most frequent domain words
     bases: int  # how many base words follow them
     cum: list[float] = field(default_factory=list)
 
@@ -236,7 +236,8 @@ class Vocabulary:
         """A word (or words) an agent would search for: ``frequent`` (among the 40 most frequent content
         words), ``common`` (ranks 150-600), ``rare`` (the last fifth), ``prefix`` (the start of a frequent
         word, as typed), ``two`` (a frequent and a common word), ``none`` (a word nobody wrote)."""
-        content = self.words[self.stops :]
+        stops = set(self.words[: self.stops])
+        content = [w for w in self.words if w not in stops]
         if cls == "frequent":
             return rng.choice(content[:40])
         if cls == "common":
@@ -248,7 +249,7 @@ class Vocabulary:
             return word[: rng.randint(4, 5)]
         if cls == "two":
             return f"{rng.choice(content[:40])} {rng.choice(content[100:400])}"
-        return rng.choice(content[:200])[::-1] + "щ"  # nobody writes it backwards
+        return rng.choice(content[:200])[::-1] + ("zq" if self.language == "en" else "щ")  # nobody did
 
 
 def build_vocabularies(seed: int) -> dict[str, Vocabulary]:
@@ -273,7 +274,9 @@ def build_vocabularies(seed: int) -> dict[str, Vocabulary]:
         forms = [w for w in dict.fromkeys(forms) if w not in seen]
         rng.shuffle(bases)
         rng.shuffle(forms)
-        made[language] = Vocabulary(language, stops + bases + forms, len(stops), len(bases))
+        # The most frequent words: two function words to one domain word ("замовлення" is said a lot).
+        top = [w for pair in itertools.zip_longest(stops[0::2], stops[1::2], bases[:35]) for w in pair if w]
+        made[language] = Vocabulary(language, top + bases[35:] + forms, len(stops) + 35, len(bases) - 35)
     return made
 
 
@@ -598,12 +601,15 @@ def load(url: str, tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabular
         indexes = _secondary_indexes(conn, tables)
         for name, _definition in indexes:
             conn.execute(f'DROP INDEX "{name}"')
-        _copy(conn, "customers_customer", CUSTOMER_COLUMNS, customer_lines(customers, seed, now), "customers",
-              customers)  # fmt: skip
+        people = customer_lines(customers, seed, now)
+        _copy(conn, "customers_customer", CUSTOMER_COLUMNS, people, label="customers", total=customers)
         writer = Writer(vocabularies, seed + 2)
-        _copy(conn, "inbox_ticket", TICKET_COLUMNS, ticket_lines(plans, writer, now), "tickets", tickets)
-        _copy(conn, "inbox_entry", ENTRY_COLUMNS, entry_lines(plans, writer, staff.agents), "entries",
-              tickets * ENTRIES_PER_TICKET)  # fmt: skip
+        rows = ticket_lines(plans, writer, now)
+        _copy(conn, "inbox_ticket", TICKET_COLUMNS, rows, label="tickets", total=tickets)
+        entries = entry_lines(plans, writer, staff.agents)
+        _copy(
+            conn, "inbox_entry", ENTRY_COLUMNS, entries, label="entries", total=tickets * ENTRIES_PER_TICKET
+        )
         for name, definition in indexes:
             began = time.perf_counter()
             conn.execute(definition)

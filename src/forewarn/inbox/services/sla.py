@@ -6,7 +6,8 @@ whose priority, channel and segment match. Its two clocks run in the policy's ca
 - **first response**: due ``first_response_minutes`` after the ticket opened; stopped by the first
   answer (a note is not an answer);
 - **resolution**: due ``resolution_minutes`` after it opened, plus the working minutes it spent pending
-  on the customer (the clock stands still then); stopped when the ticket is solved.
+  on the customer or solved (the clock stands still then, and a reopened ticket goes on from where it
+  was solved).
 
 Each due moment is stored with the moment its warning is due, so ``sweep`` (run every minute beside the
 outbox sender, and safe to run in several processes at once: each change is a conditional UPDATE that
@@ -38,6 +39,8 @@ from forewarn.inbox.models import (
 )
 
 STOPPED = (TicketStatus.SOLVED, TicketStatus.CLOSED)
+# While a ticket is in these the resolution clock stands still.
+STANDING = (TicketStatus.PENDING, *STOPPED)
 CLOCKS = ("first_response", "resolution")
 
 
@@ -148,24 +151,25 @@ def answered(ticket: Ticket, now: datetime) -> list[str]:
 
 
 def status_changed(ticket: Ticket, old: str, now: datetime) -> list[str]:
-    """Pending on the customer stops the resolution clock; leaving it starts it again where it stood;
-    solving stops it for good (a miss is recorded), and reopening starts it again."""
+    """Pending on the customer stops the resolution clock, and so does solving (a miss is recorded);
+    leaving either starts it again where it stood, so a ticket reopened a week after it was solved is
+    not late for the week it was solved."""
     if ticket.sla_policy is None:
         return []
     fields: list[str] = []
     new = ticket.status
-    if new == TicketStatus.PENDING and ticket.sla_paused_at is None:
+    due = ticket.resolution_due
+    solved_late = new in STOPPED and old not in STOPPED and due is not None and now > due
+    if solved_late and ticket.resolution_breached_at is None:
+        ticket.resolution_breached_at = due
+        fields.append("resolution_breached_at")
+    if new in STANDING and old not in STANDING and ticket.sla_paused_at is None:
         ticket.sla_paused_at = now
         fields.append("sla_paused_at")
-    elif old == TicketStatus.PENDING and new != TicketStatus.PENDING and ticket.sla_paused_at is not None:
+    elif old in STANDING and new not in STANDING and ticket.sla_paused_at is not None:
         ticket.sla_paused_minutes += max(_calendar(ticket).minutes_between(ticket.sla_paused_at, now), 0.0)
         ticket.sla_paused_at = None
         fields += ["sla_paused_at", "sla_paused_minutes"]
-    stopped_now = new in STOPPED and old not in STOPPED
-    due = ticket.resolution_due
-    if stopped_now and due is not None and now > due and ticket.resolution_breached_at is None:
-        ticket.resolution_breached_at = due
-        fields.append("resolution_breached_at")
     return [*fields, *start_clocks(ticket)]
 
 

@@ -280,3 +280,20 @@ def test_the_wilson_interval_is_honest_for_small_samples() -> None:
     assert all_five.high == 1.0
     many = wilson(750, 1000)
     assert many.high - many.low < 0.06
+
+
+def test_a_ticket_reopened_long_after_it_was_solved_goes_on_where_it_stopped(
+    policy: SlaPolicy, olena: User, maria: Customer
+) -> None:
+    ticket = _ticket_at(kyiv(2021, 1, 25, 9, 0))  # resolution due Monday 17:00
+    with clock.frozen_at(kyiv(2021, 1, 25, 11, 0)):  # solved after two working hours
+        replies.add_entry(actor=Actor.of(olena), ticket=ticket, text="Готово.")
+        update_ticket(actor=Actor.of(olena), ticket=ticket, change=TicketChange(status=TicketStatus.SOLVED))
+    with clock.frozen_at(kyiv(2021, 2, 1, 9, 0)):  # the customer writes again a week later
+        question = ticket.entries.filter(kind="inbound").get()
+        receive_email(mail("Знову не працює", In_Reply_To=question.provider_id).as_bytes())
+        assert sla.sweep().breaches == 0
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.OPEN
+    assert ticket.resolution_breached_at is None
+    assert ticket.resolution_due == kyiv(2021, 2, 1, 15, 0)  # the six working hours that were left
