@@ -67,7 +67,11 @@ def add_entry(
         )
     now = clock.now()
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().select_related("sla_policy__calendar").get(pk=ticket.pk)
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("sla_policy__calendar")
+            .get(pk=ticket.pk)
+        )
         if not note and seen_up_to is not None and not confirmed:
             newer = (
                 Entry.objects.filter(ticket=ticket, kind=EntryKind.OUTBOUND, pk__gt=seen_up_to)

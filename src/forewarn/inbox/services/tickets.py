@@ -158,7 +158,7 @@ def update_ticket(*, actor: Actor, ticket: Ticket, change: TicketChange) -> Tick
     now = clock.now()
     with transaction.atomic():
         ticket = (
-            Ticket.objects.select_for_update()
+            Ticket.objects.select_for_update(of=("self",))
             .select_related("customer", "sla_policy__calendar")
             .get(pk=ticket.pk)
         )
