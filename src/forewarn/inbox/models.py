@@ -204,6 +204,8 @@ class Entry(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # Search walks entries from the newest (services/tickets.matching_ticket_ids).
+        indexes = [models.Index(fields=["created_at"], name="inbox_entry_created_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "provider_id"],

@@ -1,23 +1,27 @@
-"""PostgreSQL's full-text index over what was said in tickets (services/tickets.matching_ticket_ids uses
-the same expression, so the planner uses it). SQLite searches with a substring match and needs none."""
+"""PostgreSQL keeps each entry's words as a stored ``tsvector`` with a GIN index, so search neither
+recomputes ``to_tsvector`` per row nor reads the text (services/tickets.matching_ticket_ids queries
+``inbox_entry.search``). The column is generated from ``text``, so every write (erasure included) keeps
+it right. SQLite searches with a pattern match and needs neither."""
 
 from django.db import migrations
 
-INDEX = "inbox_entry_text_fts"
-CREATE = (
-    f"CREATE INDEX IF NOT EXISTS {INDEX} ON inbox_entry "
-    "USING gin (to_tsvector('simple'::regconfig, COALESCE(text, '')))"
+ADD = (
+    "ALTER TABLE inbox_entry ADD COLUMN IF NOT EXISTS search tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, COALESCE(text, ''))) STORED"
 )
+INDEX = "CREATE INDEX IF NOT EXISTS inbox_entry_search_gin ON inbox_entry USING gin (search)"
 
 
 def create(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+        schema_editor.execute(ADD)
+        schema_editor.execute(INDEX)
 
 
 def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+        schema_editor.execute("DROP INDEX IF EXISTS inbox_entry_search_gin")
+        schema_editor.execute("ALTER TABLE inbox_entry DROP COLUMN IF EXISTS search")
 
 
 class Migration(migrations.Migration):

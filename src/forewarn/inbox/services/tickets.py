@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
@@ -28,7 +28,7 @@ VIEWS = ("mine", "mentions", "unassigned", "team", "escalated", "breached", "all
 # Counts above this are shown as "10000+": counting a million rows on every page load costs more than
 # the number is worth.
 COUNT_CAP = 10_000
-SEARCH_LIMIT = 500
+SEARCH_LIMIT = 200
 SAID = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.QUEUED)
 
 
@@ -58,7 +58,8 @@ def list_tickets(actor: Actor, filters: TicketFilters | None = None, **shortcut:
         else:
             rows = rows.filter(tags__icontains=json.dumps(tag))
     if f.q.strip():
-        rows = rows.filter(pk__in=matching_ticket_ids(f.q))
+        narrowed = f.view != "all" or any(v not in (None, "") for v in exact.values()) or bool(f.tag)
+        rows = rows.filter(pk__in=matching_ticket_ids(f.q, within=rows if narrowed else None))
     return rows.order_by("-updated_at", "-id")
 
 
@@ -89,24 +90,34 @@ def status_counts(rows: QuerySet[Ticket]) -> dict[str, int]:
     }
 
 
-def matching_ticket_ids(q: str) -> QuerySet[Any]:
-    """Tickets whose words hold every word of ``q``: PostgreSQL's full-text index on entries (the
-    ``simple`` configuration, so Ukrainian, Russian and English words match as written, a trailing word
-    as a prefix); on SQLite a case-insensitive match through Python's ``re`` (SQLite's own LIKE folds
-    only ASCII letters, so "Допоможіть" would not match "допоможіть")."""
+def matching_ticket_ids(q: str, within: QuerySet[Ticket] | None = None) -> list[int]:
+    """The tickets (of ``within``, if given) whose words hold every word of ``q``, those written in most
+    recently first, at most ``SEARCH_LIMIT``.
+
+    On PostgreSQL entries keep their words as a stored ``tsvector`` (the ``simple`` configuration, so
+    Ukrainian, Russian and English words match as written; the last word matches as a prefix) with a GIN
+    index (migration 0004): a rare word is found through the index, a common one by walking entries from
+    the newest until enough match. On SQLite the match is case-insensitive through Python's ``re``
+    (SQLite's own LIKE folds only ASCII letters, so "Допоможіть" would not match "допоможіть")."""
     words = [w for w in re.findall(r"\w+", q.lower()) if w][:8]
     entries = Entry.objects.all()
     if not words:
-        return entries.none().values("ticket_id")
+        return []
+    if within is not None:
+        entries = entries.filter(ticket_id__in=within.order_by().values("pk"))
     if connection.vendor == "postgresql":
-        query = " & ".join([*words[:-1], f"{words[-1]}:*"])
-        entries = entries.annotate(document=SearchVector("text", config="simple")).filter(
-            document=SearchQuery(query, config="simple", search_type="raw")
+        query = " & ".join([*(f"'{w}'" for w in words[:-1]), f"'{words[-1]}':*"])
+        matches = RawSQL(
+            "inbox_entry.search @@ to_tsquery('simple', %s)", [query], output_field=BooleanField()
         )
+        entries = entries.alias(matches=matches).filter(matches=True)
     else:
         for word in words:
             entries = entries.filter(text__iregex=re.escape(word))
-    return entries.order_by().values("ticket_id")[:SEARCH_LIMIT]
+    # Read here, not used as a subquery: the raw condition names the entry table by its own name.
+    return list(
+        dict.fromkeys(entries.order_by("-created_at").values_list("ticket_id", flat=True)[:SEARCH_LIMIT])
+    )
 
 
 def get_ticket_for(actor: Actor, ticket_id: int) -> Ticket:
