@@ -13,7 +13,7 @@ DEMO_CUSTOMERS ?= 3000
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/forewarn
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev lint check-postgres check-chromium test-sqlite test-postgres bench bench-pii messages clean
+.PHONY: run test install install-dev lint check-postgres check-chromium test-sqlite test-postgres bench bench-pii bench-inbox messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Forewarn needs Python 3.11 or newer")'
@@ -65,6 +65,11 @@ bench: install-dev
 bench-pii: install-dev
 	$(BIN)/python -m pip install --quiet -e '.[dev,pii-bench]'
 	$(BIN)/python bench/pii.py
+
+# The inbox at a million tickets over HTTP, on a PostgreSQL database of its own on the test server
+# (BENCH_INBOX_ARGS="--tickets 20000" for a quick check).
+bench-inbox: install-dev check-postgres
+	$(BIN)/python bench/inbox.py --database-url $(TEST_POSTGRES_URL) $(BENCH_INBOX_ARGS)
 
 messages: install-dev
 	cd src/forewarn && FOREWARN_DATA_DIR=$$(mktemp -d) ../../$(BIN)/django-admin makemessages -l uk -l ru --no-obsolete --ignore 'tests/*' --ignore '*/tests/*' --settings forewarn.settings

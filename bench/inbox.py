@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import logging
 import math
 import os
 import random
@@ -61,7 +62,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from benchdb import FAMILY, GIVEN, is_postgres, scratch, setup_django
 
@@ -335,6 +336,7 @@ def plan_tickets(rng: random.Random, count: int, customers: int, now: float, sta
     """Every ticket's times, status, channel, customer and assignee, in the order they were opened."""
     customer_language = _customer_languages(customers, rng.getrandbits(32))
     bench_share = max(60, count // 500) / count
+    others = [a for a in staff.agents if a != staff.bench_id]
     plans = []
     for _ in range(count):
         bench = rng.random() < bench_share
@@ -357,7 +359,7 @@ def plan_tickets(rng: random.Random, count: int, customers: int, now: float, sta
         if bench:
             plan.assignee = staff.bench_id
         elif status != "new" or rng.random() < 0.3:
-            plan.assignee = rng.choice(staff.agents)
+            plan.assignee = rng.choice(others)
         if plan.assignee is not None:
             plan.team = staff.team_of.get(plan.assignee)
         plans.append(plan)
@@ -808,7 +810,8 @@ def explain_slowest(samples: dict[str, list[Sample]], threshold_ms: float) -> No
 
     from forewarn.accounts.models import User  # noqa: PLC0415
 
-    client = Client(SERVER_NAME=HOST)
+    logging.getLogger("axes").setLevel(logging.WARNING)  # it tells of the sign-in below
+    client = Client(SERVER_NAME=HOST, raise_request_exception=False)  # a failure is reported, not raised
     client.force_login(User.objects.get(username=BENCH_USER))
     chosen: dict[str, Sample] = {}
     for kind in ("list", "open", "search"):
@@ -817,6 +820,7 @@ def explain_slowest(samples: dict[str, list[Sample]], threshold_ms: float) -> No
             if key not in chosen or s.ms > chosen[key].ms:
                 chosen[key] = s
     for key, sample in chosen.items():
+        client.get(sample.url)  # templates compiled, caches warm: as the server had them
         with CaptureQueriesContext(connection) as captured:
             began = time.perf_counter()
             status = client.get(sample.url).status_code
@@ -824,8 +828,8 @@ def explain_slowest(samples: dict[str, list[Sample]], threshold_ms: float) -> No
         times = [(float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries]
         db_ms = sum(t for t, _sql in times)
         print(
-            f"slowest {key}: {sample.url} took {sample.ms:.1f} ms over HTTP; replayed {status} in "
-            f"{ms:.1f} ms, {len(times)} statements, {db_ms:.1f} ms in the database",
+            f"slowest {key}: {unquote_plus(sample.url)} took {sample.ms:.1f} ms over HTTP; replayed "
+            f"{status} in {ms:.1f} ms, {len(times)} statements, {db_ms:.1f} ms in the database",
             flush=True,
         )
         slow = sorted(((t, sql) for t, sql in times if t >= threshold_ms), reverse=True)

@@ -10,12 +10,15 @@ ADD = (
     "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, COALESCE(text, ''))) STORED"
 )
 INDEX = "CREATE INDEX IF NOT EXISTS inbox_entry_search_gin ON inbox_entry USING gin (search)"
+# More of the words' frequencies in the statistics: the planner's guesses stay closer for rarer words.
+STATISTICS = "ALTER TABLE inbox_entry ALTER COLUMN search SET STATISTICS 1000"
 
 
 def create(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(ADD)
         schema_editor.execute(INDEX)
+        schema_editor.execute(STATISTICS)
 
 
 def drop(apps, schema_editor):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -29,6 +30,7 @@ VIEWS = ("mine", "mentions", "unassigned", "team", "escalated", "breached", "all
 # the number is worth.
 COUNT_CAP = 10_000
 SEARCH_LIMIT = 200
+RECENT_SEARCH = timedelta(days=14)
 SAID = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.QUEUED)
 
 
@@ -96,28 +98,49 @@ def matching_ticket_ids(q: str, within: QuerySet[Ticket] | None = None) -> list[
 
     On PostgreSQL entries keep their words as a stored ``tsvector`` (the ``simple`` configuration, so
     Ukrainian, Russian and English words match as written; the last word matches as a prefix) with a GIN
-    index (migration 0004): a rare word is found through the index, a common one by walking entries from
-    the newest until enough match. On SQLite the match is case-insensitive through Python's ``re``
-    (SQLite's own LIKE folds only ASCII letters, so "Допоможіть" would not match "допоможіть")."""
+    index (migration 0004). The search runs in two bounded steps, so it never depends on the planner
+    guessing how common a word is: entries of the last ``RECENT_SEARCH`` newest first (a common word
+    fills the page here), then, if that found too few, older entries through the index alone (a rare
+    word, or one nobody wrote, costs an index lookup). On SQLite the match is case-insensitive through
+    Python's ``re`` (SQLite's own LIKE folds only ASCII letters)."""
     words = [w for w in re.findall(r"\w+", q.lower()) if w][:8]
-    entries = Entry.objects.all()
     if not words:
         return []
+    entries = Entry.objects.all()
     if within is not None:
         entries = entries.filter(ticket_id__in=within.order_by().values("pk"))
-    if connection.vendor == "postgresql":
-        query = " & ".join([*(f"'{w}'" for w in words[:-1]), f"'{words[-1]}':*"])
-        matches = RawSQL(
-            "inbox_entry.search @@ to_tsquery('simple', %s)", [query], output_field=BooleanField()
-        )
-        entries = entries.alias(matches=matches).filter(matches=True)
-    else:
+    if connection.vendor != "postgresql":
         for word in words:
             entries = entries.filter(text__iregex=re.escape(word))
+        return _distinct(entries.order_by("-created_at").values_list("ticket_id", flat=True)[:SEARCH_LIMIT])
+    query = " & ".join([*(f"'{w}'" for w in words[:-1]), f"'{words[-1]}':*"])
+    matches = RawSQL("inbox_entry.search @@ to_tsquery('simple', %s)", [query], output_field=BooleanField())
+    cutoff = clock.now() - RECENT_SEARCH
     # Read here, not used as a subquery: the raw condition names the entry table by its own name.
-    return list(
-        dict.fromkeys(entries.order_by("-created_at").values_list("ticket_id", flat=True)[:SEARCH_LIMIT])
-    )
+    recent = entries.alias(matches=matches).filter(matches=True, created_at__gte=cutoff)
+    found = _distinct(recent.order_by("-created_at").values_list("ticket_id", flat=True)[:SEARCH_LIMIT])
+    if len(found) >= SEARCH_LIMIT:
+        return found
+    narrow, params = "", []
+    if within is not None:
+        inner, inner_params = within.order_by().values("pk").query.sql_with_params()
+        narrow, params = f"AND ticket_id IN ({inner})", list(inner_params)
+    # MATERIALIZED: the index finds the matches first, and only they are sorted.
+    older = f"""
+        WITH found AS MATERIALIZED (
+            SELECT ticket_id, created_at FROM inbox_entry
+            WHERE search @@ to_tsquery('simple', %s) AND created_at < %s {narrow}
+        )
+        SELECT ticket_id FROM found ORDER BY created_at DESC LIMIT %s
+    """  # noqa: S608 - the only interpolation is Django's own SQL for ``within``; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(older, [query, cutoff, *params, SEARCH_LIMIT])
+        found += [row[0] for row in cursor.fetchall()]
+    return _distinct(found)[:SEARCH_LIMIT]
+
+
+def _distinct(ids: Any) -> list[int]:
+    return list(dict.fromkeys(ids))
 
 
 def get_ticket_for(actor: Actor, ticket_id: int) -> Ticket:

@@ -5,6 +5,7 @@ replies with variables and the customer sidebar."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -244,3 +245,17 @@ def test_the_customer_page_shows_one_timeline_across_channels(olena: User, maria
     assert "Замовлення відправлено" in page
     assert "We reached out" in page
     assert 'id="customer-timeline"' in signed_in(olena).get(f"/customers/{maria.pk}/").content.decode()
+
+
+def test_search_finds_recent_and_old_conversations_newest_first(olena: User, maria: Customer) -> None:
+    with clock.frozen_at(clock.now() - timedelta(days=40)):
+        old = Ticket.objects.get(
+            pk=receive_email(mail("Лічильник зламався", subject="Давнє").as_bytes()).ticket_id
+        )
+    recent = Ticket.objects.get(
+        pk=receive_email(mail("Лічильник знову", subject="Нове").as_bytes()).ticket_id
+    )
+    actor = Actor.of(olena)
+    assert list(list_tickets(actor, TicketFilters(q="лічильн"))) == [recent, old]
+    assert list(list_tickets(actor, TicketFilters(q="зламався"))) == [old]
+    assert list(list_tickets(actor, TicketFilters(q="зламався", status="open"))) == []
