@@ -16,7 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -436,3 +440,70 @@ class Ticker:
             self.last = now
             rate = done / max(now - self.started, 1e-9)
             print(f"  {self.label} {done}/{self.total}, {rate:,.0f}/s", flush=True)
+
+
+# -- the server ---------------------------------------------------------------------------------------
+
+PYTHON = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+HOST = "127.0.0.1"
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Detected|Violation|Conflict)\b.*")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``forewarn serve --no-worker`` in its own process group, so that stopping it stops its children."""
+
+    def __init__(self, env: dict[str, str], work: Path, extra: list[str] | None = None) -> None:
+        self.port = free_port()
+        self.log_path = work / "serve.log"
+        self.log = self.log_path.open("wb")
+        command = [str(PYTHON), "-m", "forewarn.cli", "serve", "--no-worker", "--host", HOST]
+        command += ["--port", str(self.port), *(extra or [])]
+        self.process = subprocess.Popen(  # noqa: S603 - our own command
+            command, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.url = f"http://{HOST}:{self.port}"
+
+    def wait_healthy(self, timeout: float) -> None:
+        import httpx  # noqa: PLC0415
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"the server exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"the server did not answer /health in {timeout:.1f} s:\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def tracebacks(self) -> int:
+        return self.log_path.read_text(encoding="utf-8", errors="replace").count("Traceback")
+
+    def errors(self) -> Counter[str]:
+        """The exceptions the server logged (their last line, the message cut short), with counts."""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return Counter(line.strip()[:240] for line in text.splitlines() if EXCEPTION_LINE.match(line.strip()))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        self.log.close()

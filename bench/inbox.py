@@ -51,9 +51,6 @@ import os
 import random
 import re
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -64,7 +61,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
-from benchdb import FAMILY, GIVEN, is_postgres, scratch, setup_django
+from benchdb import FAMILY, GIVEN, Server, is_postgres, scratch, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -634,64 +631,6 @@ def load(url: str, tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabular
 
 
 # -- the server ---------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """``forewarn serve --no-worker`` in its own process group, so that stopping it stops its children."""
-
-    def __init__(self, env: dict[str, str], work: Path) -> None:
-        self.port = free_port()
-        self.log_path = work / "serve.log"
-        self.log = self.log_path.open("wb")
-        command = [str(PYTHON), "-m", "forewarn.cli", "serve", "--no-worker", "--host", HOST]
-        self.process = subprocess.Popen(  # noqa: S603 - our own command
-            [*command, "--port", str(self.port)],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.url = f"http://{HOST}:{self.port}"
-
-    def wait_healthy(self, timeout: float) -> None:
-        import httpx  # noqa: PLC0415
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the server exited with {self.process.returncode}:\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"the server did not answer /health in {timeout:.1f} s:\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def tracebacks(self) -> int:
-        return self.log_path.read_text(encoding="utf-8", errors="replace").count("Traceback")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-            except ProcessLookupError:
-                pass
-        self.log.close()
 
 
 # -- measuring ----------------------------------------------------------------------------------------

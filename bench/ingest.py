@@ -37,8 +37,6 @@ import os
 import random
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -50,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from benchdb import (
+    Server,
     Ticker,
     add_profile_options,
     analyze,
@@ -295,63 +294,6 @@ def prepare(args: argparse.Namespace, url: str) -> tuple[list[Who], str]:
 # -- the server ---------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """``forewarn serve --no-worker`` in its own process group, so that stopping it stops its children."""
-
-    def __init__(self, env: dict[str, str], work: Path, workers: int) -> None:
-        self.port = free_port()
-        self.log_path = work / "serve.log"
-        self.log = self.log_path.open("wb")
-        command = [str(FOREWARN), "serve", "--no-worker", "--host", HOST, "--port", str(self.port)]
-        command += ["--workers", str(workers)]
-        self.process = subprocess.Popen(  # noqa: S603 - our own command
-            command, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.url = f"http://{HOST}:{self.port}"
-
-    def wait_healthy(self, timeout: float) -> None:
-        import httpx  # noqa: PLC0415
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the server exited with {self.process.returncode}:\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"the server did not answer /health in {timeout:.1f} s:\n{self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def errors(self) -> Counter[str]:
-        """The exceptions the server logged (their last line, the message cut short), with counts."""
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return Counter(line.strip()[:240] for line in text.splitlines() if EXCEPTION_LINE.match(line.strip()))
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-            except ProcessLookupError:
-                pass
-        self.log.close()
-
-
 # -- the load -----------------------------------------------------------------------------------------
 
 
@@ -555,7 +497,7 @@ def run(args: argparse.Namespace, url: str, work: Path) -> int:
 
     problems: list[str] = []
     load = {"clients": args.clients, "timeout": args.request_timeout, "deadline": args.deadline}
-    server = Server(env, work, args.workers)
+    server = Server(env, work, ["--workers", str(args.workers)])
     try:
         started = time.perf_counter()
         server.wait_healthy(args.startup_timeout)
