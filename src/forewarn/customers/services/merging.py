@@ -36,6 +36,18 @@ FILLABLE = (*TEXT_FIELDS, "birth_date", "preferred_channel")
 STRICTNESS = {ConsentStatus.DENIED: 2, ConsentStatus.GRANTED: 1}
 
 
+def surviving(customer: Customer) -> Customer:
+    """The profile a customer lives on in: itself, or the one it was merged into (and so on)."""
+    seen = {customer.pk}
+    while customer.status == Customer.Status.MERGED:
+        into = customer.merged_into_id
+        if into is None or into in seen:
+            break
+        seen.add(into)
+        customer = Customer.objects.get(pk=into)
+    return customer
+
+
 def _stricter(a: str, b: str) -> str:
     return max((a, b), key=lambda s: STRICTNESS.get(ConsentStatus(s), 0) if s else 0)
 

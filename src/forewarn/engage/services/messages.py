@@ -23,6 +23,7 @@ from forewarn.core.vocab import Channel, Topic
 from forewarn.customers.models import Customer, Identity
 from forewarn.customers.normalize import normalize_identity
 from forewarn.customers.services.consent import apply_consents
+from forewarn.customers.services.merging import surviving
 from forewarn.customers.services.profiles import ConsentIn, IdentityIn, ProfileIn, create_customer
 from forewarn.engage.models import FrequencyCap, Message, MessageStatus, Suppression, SuppressionScope
 from forewarn.engage.services.planning import compose
@@ -218,10 +219,7 @@ def _customer_at(channel: str, address: str, *, create_as: str = "") -> Customer
         return None
     identity = Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
     if identity is not None:
-        customer = identity.customer
-        while customer.status == Customer.Status.MERGED and customer.merged_into_id:
-            customer = Customer.objects.get(pk=customer.merged_into_id)
-        return customer
+        return surviving(identity.customer)
     if not create_as:
         return None
     return create_customer(

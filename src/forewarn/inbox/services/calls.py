@@ -23,6 +23,7 @@ from forewarn.core.errors import FieldError, ValidationFailed
 from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import Customer, Identity, IdentityKind
+from forewarn.customers.services.merging import surviving
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.inbox.models import Entry, Ticket, TicketStatus
 from forewarn.inbox.services import sla
@@ -94,10 +95,7 @@ def _caller(phone: str, language: str) -> Customer:
         Identity.objects.filter(kind=IdentityKind.PHONE, value=phone).select_related("customer").first()
     )
     if identity is not None:
-        customer = identity.customer
-        while customer.status == Customer.Status.MERGED and customer.merged_into_id:
-            customer = Customer.objects.get(pk=customer.merged_into_id)
-        return customer
+        return surviving(identity.customer)
     return create_customer(
         actor=Actor.system("telephony"),
         data=ProfileIn(

@@ -44,6 +44,7 @@ from forewarn.core.errors import ServiceError
 from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import Customer, Identity, IdentityKind
+from forewarn.customers.services.merging import surviving
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.inbox.models import Attachment, Entry, Ticket
 from forewarn.inbox.services.inbound import open_ticket, record_inbound
@@ -132,10 +133,7 @@ def _customer_for(address: str, display_name: str) -> Customer:
         Identity.objects.filter(kind=IdentityKind.EMAIL, value=address).select_related("customer").first()
     )
     if identity is not None:
-        customer = identity.customer
-        while customer.status == Customer.Status.MERGED and customer.merged_into_id:
-            customer = Customer.objects.get(pk=customer.merged_into_id)
-        return customer
+        return surviving(identity.customer)
     given, _sep, family = display_name.strip().partition(" ")
     return create_customer(
         actor=Actor.system("email"),
