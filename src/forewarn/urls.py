@@ -11,6 +11,7 @@ from forewarn.customers.api import router as customers_router
 from forewarn.engage import views as engage_views
 from forewarn.engage.api import router as engage_router
 from forewarn.inbox.api import router as inbox_router
+from forewarn.inbox.settings_api import router as inbox_settings_router
 from forewarn.privacy.api import router as privacy_router
 
 api.add_router("/", accounts_router)
@@ -18,6 +19,7 @@ api.add_router("/", customers_router)
 api.add_router("/", engage_router)
 api.add_router("/", privacy_router)
 api.add_router("/", inbox_router)
+api.add_router("/", inbox_settings_router)
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -33,6 +35,7 @@ urlpatterns = [
     re_path(r"^api/", core_views.api_not_found),
     path("customers/", include("forewarn.customers.urls")),
     path("privacy/", include("forewarn.privacy.urls")),
+    path("inbox/settings/", include("forewarn.inbox.settings_urls")),
     path("inbox/", include("forewarn.inbox.urls")),
     path("chat/", include("forewarn.inbox.chat_urls")),
     path("my/", include("forewarn.inbox.portal_urls")),

@@ -40,6 +40,8 @@ class Perm:
     # The inbox: read tickets and what was said in them.
     TICKETS_VIEW = "tickets.view"
     TICKETS_ANSWER = "tickets.answer"
+    # The helpdesk's setup: business calendars, SLA policies, routing rules and canned replies.
+    HELPDESK_MANAGE = "helpdesk.manage"
     AUDIT_VIEW = "audit.view"
     PERSONAL_DATA_EXPORT = "personal_data.export"
     PERSONAL_DATA_ERASE = "personal_data.erase"
@@ -64,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.PII_REVEAL,
             Perm.TICKETS_VIEW,
             Perm.TICKETS_ANSWER,
+            Perm.HELPDESK_MANAGE,
         }
     ),
     # Agents correct contact details and record what a customer said about consent on a call.

@@ -18,6 +18,7 @@ SECTIONS = [
     ("incidents", _("Incidents"), "engage:incidents", Perm.ENGAGE_VIEW),
     ("messages", _("Messages"), "engage:messages", Perm.ENGAGE_VIEW),
     ("triggers", _("Triggers"), "engage:triggers", Perm.ENGAGE_VIEW),
+    ("helpdesk", _("Helpdesk settings"), "inbox_settings:policies", Perm.HELPDESK_MANAGE),
     ("audit", _("Audit log"), "privacy:audit", Perm.AUDIT_VIEW),
 ]
 

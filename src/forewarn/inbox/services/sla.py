@@ -17,14 +17,19 @@ only one of them wins) reads only what is due, through partial indexes, and reco
 - a breach when it runs out: the ticket goes to the supervisors (escalation level 1);
 - head office, when a customer's message waited ``head_office_after_days`` working days without an answer
   (escalation level 2), whatever the clocks say.
+
+When a policy or its calendar changes, ``recompute_running`` sets the clocks of the tickets still running
+under it again at once (in batches, each under the rows' locks), instead of at each ticket's next change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from forewarn.core import clock
@@ -60,9 +65,14 @@ def calendar_of(row: BusinessCalendar | None) -> Calendar:
     )
 
 
-def policy_for(ticket: Ticket) -> SlaPolicy | None:
-    segments = set(ticket.customer.segments.values_list("pk", flat=True))
-    for policy in SlaPolicy.objects.filter(active=True).select_related("calendar"):
+def active_policies() -> list[SlaPolicy]:
+    return list(SlaPolicy.objects.filter(active=True).select_related("calendar"))
+
+
+def policy_for(ticket: Ticket, policies: Sequence[SlaPolicy] | None = None) -> SlaPolicy | None:
+    """The first of the active ``policies`` (read from the database if not given) that matches."""
+    segments = {segment.pk for segment in ticket.customer.segments.all()}
+    for policy in active_policies() if policies is None else policies:
         if policy.priority and policy.priority != ticket.priority:
             continue
         if policy.channel and policy.channel != ticket.channel:
@@ -89,9 +99,9 @@ SLA_FIELDS = [
 ]  # fmt: skip
 
 
-def start_clocks(ticket: Ticket) -> list[str]:
+def start_clocks(ticket: Ticket, policies: Sequence[SlaPolicy] | None = None) -> list[str]:
     """Choose the ticket's policy and set its due moments from when it opened; the fields it changed."""
-    policy = policy_for(ticket)
+    policy = policy_for(ticket, policies)
     ticket.sla_policy = policy
     for name in SLA_FIELDS[1:]:
         setattr(ticket, name, None)
@@ -171,6 +181,84 @@ def status_changed(ticket: Ticket, old: str, now: datetime) -> list[str]:
         ticket.sla_paused_at = None
         fields += ["sla_paused_at", "sla_paused_minutes"]
     return [*fields, *start_clocks(ticket)]
+
+
+# Tickets recomputed in one transaction: a policy with 100,000 open tickets is read a batch at a time.
+RECOMPUTE_BATCH = 500
+
+
+def recompute_running(policy: SlaPolicy, *, batch_size: int = RECOMPUTE_BATCH) -> int:
+    """Set the clocks of the tickets still running under ``policy`` again, as their next change would
+    (``start_clocks``): after the policy or its calendar changed. Returns how many tickets' clocks moved.
+
+    A ticket may move to another policy (this one no longer matches it, or was deactivated). Breaches
+    already recorded stay recorded, and so does an escalation; a due moment now in the past is recorded
+    as missed by the next sweep. A warning already given for a due moment is not given again; a clock
+    whose due moment moved is warned of anew. Tickets are read in ``batch_size`` batches by id, each
+    batch locked, checked again and written in one transaction, so answers arriving meanwhile win."""
+    changed, after = 0, 0
+    while True:
+        ids = list(
+            _open()
+            .filter(sla_policy_id=policy.pk, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return changed
+        changed += _recompute_batch(ids, policy.pk)
+        after = ids[-1]
+
+
+def recompute_policies(policy_ids: Iterable[int], *, batch_size: int = RECOMPUTE_BATCH) -> int:
+    """``recompute_running`` for each of these policies that still exists (the job calls this)."""
+    return sum(
+        recompute_running(policy, batch_size=batch_size)
+        for policy in SlaPolicy.objects.filter(pk__in=list(policy_ids)).order_by("pk")
+    )
+
+
+def _recompute_batch(ids: list[int], policy_id: int) -> int:
+    with transaction.atomic():
+        policies = active_policies()
+        tickets = list(
+            _open()
+            .select_for_update(of=("self",))
+            .filter(pk__in=ids, sla_policy_id=policy_id)
+            .select_related("customer")
+            .prefetch_related("customer__segments")
+            .order_by("pk")
+        )
+        warned = {
+            (ticket_id, data.get("clock"), data.get("due"))
+            for ticket_id, data in TicketEvent.objects.filter(
+                ticket_id__in=[t.pk for t in tickets], kind=TicketEvent.Kind.SLA_WARNING
+            ).values_list("ticket_id", "data")
+            if isinstance(data, dict)
+        }
+        moved: list[Ticket] = []
+        for ticket in tickets:
+            before = _clocks_of(ticket)
+            given = {
+                which: getattr(ticket, f"{which}_warn_at") is None and getattr(ticket, f"{which}_due")
+                for which in CLOCKS
+            }
+            start_clocks(ticket, policies)
+            for which in CLOCKS:
+                # start_clocks arms each warning afresh; one given already for this due moment stays given
+                # (the sweep empties the moment before it records the event, so either tells).
+                due = getattr(ticket, f"{which}_due")
+                if (ticket.pk, which, _iso(due)) in warned or (due is not None and given[which] == due):
+                    setattr(ticket, f"{which}_warn_at", None)
+            if _clocks_of(ticket) != before:
+                moved.append(ticket)
+        if moved:
+            Ticket.objects.bulk_update(moved, SLA_FIELDS)
+    return len(moved)
+
+
+def _clocks_of(ticket: Ticket) -> tuple[object, ...]:
+    return (ticket.sla_policy_id, *(getattr(ticket, name) for name in SLA_FIELDS[1:]))
 
 
 @dataclass

@@ -297,3 +297,118 @@ def test_a_ticket_reopened_long_after_it_was_solved_goes_on_where_it_stopped(
     assert ticket.status == TicketStatus.OPEN
     assert ticket.resolution_breached_at is None
     assert ticket.resolution_due == kyiv(2021, 2, 1, 15, 0)  # the six working hours that were left
+
+
+# --- recomputing running clocks after a policy or its calendar changed ----------------------------------
+
+
+def test_a_changed_policy_recomputes_the_clocks_of_its_running_tickets_batch_by_batch(
+    policy: SlaPolicy, olena: User, maria: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actor = Actor.of(olena)
+    waiting = _ticket_at(kyiv(2021, 1, 25, 9, 0))  # Monday: first response due 10:00, resolution 17:00
+    answered = _ticket_at(kyiv(2021, 1, 25, 9, 0))
+    pending = _ticket_at(kyiv(2021, 1, 25, 9, 0))
+    solved = _ticket_at(kyiv(2021, 1, 25, 9, 0))
+    with clock.frozen_at(kyiv(2021, 1, 25, 9, 20)):
+        replies.add_entry(actor=actor, ticket=answered, text="Дивимося.")
+        replies.add_entry(actor=actor, ticket=pending, text="Номер замовлення, будь ласка?")
+        update_ticket(actor=actor, ticket=pending, change=TicketChange(status=TicketStatus.PENDING))
+        update_ticket(actor=actor, ticket=solved, change=TicketChange(status=TicketStatus.SOLVED))
+    solved.refresh_from_db()
+    solved_before = (solved.first_response_due, solved.resolution_due)
+    batches: list[int] = []
+    real_batch = sla._recompute_batch
+
+    def spy(ids: list[int], policy_id: int) -> int:
+        batches.append(len(ids))
+        return real_batch(ids, policy_id)
+
+    monkeypatch.setattr(sla, "_recompute_batch", spy)
+    SlaPolicy.objects.filter(pk=policy.pk).update(first_response_minutes=120, resolution_minutes=600)
+    policy.refresh_from_db()
+    with clock.frozen_at(kyiv(2021, 1, 25, 9, 30)):
+        # Two tickets' clocks move; the pending one was answered and stands still, so nothing moves.
+        assert sla.recompute_running(policy, batch_size=2) == 2
+    assert batches == [2, 1]  # never more than a batch at once; the solved ticket is not read
+    for ticket in (waiting, answered, pending, solved):
+        ticket.refresh_from_db()
+    assert waiting.first_response_due == kyiv(2021, 1, 25, 11, 0)
+    assert waiting.resolution_due == kyiv(2021, 1, 26, 10, 0)  # 9 hours on Monday, one on Tuesday
+    assert waiting.first_response_warn_at == kyiv(2021, 1, 25, 10, 45)
+    assert answered.first_response_due is None  # its clock stopped at the answer
+    assert answered.resolution_due == kyiv(2021, 1, 26, 10, 0)
+    assert pending.resolution_due is None  # pending on the customer: the clock stands still
+    assert (solved.first_response_due, solved.resolution_due) == solved_before
+    # The same again changes nothing.
+    assert sla.recompute_running(policy) == 0
+
+
+def test_recomputing_keeps_recorded_breaches_and_gives_a_warning_once_per_due_moment(
+    policy: SlaPolicy, maria: Customer
+) -> None:
+    late = _ticket_at(kyiv(2021, 1, 25, 9, 0))
+    warned = _ticket_at(kyiv(2021, 1, 25, 9, 30))  # first response due 10:30, warned at 10:15
+    with clock.frozen_at(kyiv(2021, 1, 25, 10, 16)):
+        result = sla.sweep()
+    assert (result.warnings, result.breaches, result.to_supervisor) == (2, 1, 1)
+    # The warning lead changes: the due moments stay where they were, and so do the given warnings.
+    SlaPolicy.objects.filter(pk=policy.pk).update(warn_before_minutes=20)
+    policy.refresh_from_db()
+    with clock.frozen_at(kyiv(2021, 1, 25, 10, 17)):
+        sla.recompute_running(policy)
+        assert sla.sweep().warnings == 0
+    warned.refresh_from_db()
+    assert warned.first_response_due == kyiv(2021, 1, 25, 10, 30)
+    assert warned.first_response_warn_at is None
+    assert warned.resolution_warn_at == kyiv(2021, 1, 25, 17, 10)  # not given yet: 20 minutes ahead now
+    # A longer target moves the due moments: the missed one stays missed, the other is warned of anew.
+    SlaPolicy.objects.filter(pk=policy.pk).update(first_response_minutes=120)
+    policy.refresh_from_db()
+    with clock.frozen_at(kyiv(2021, 1, 25, 10, 20)):
+        assert sla.recompute_running(policy) == 2
+    late.refresh_from_db()
+    warned.refresh_from_db()
+    assert late.first_response_breached_at == kyiv(2021, 1, 25, 10, 0)
+    assert late.escalation == Escalation.SUPERVISOR
+    assert late.first_response_due == kyiv(2021, 1, 25, 11, 0)
+    assert late.first_response_warn_at is None  # missed already: nothing to warn of
+    assert warned.first_response_due == kyiv(2021, 1, 25, 11, 30)
+    with clock.frozen_at(kyiv(2021, 1, 25, 11, 11)):
+        result = sla.sweep()
+    assert (result.warnings, result.breaches) == (1, 0)  # the moved clock, once; no second breach
+    kinds = list(TicketEvent.objects.filter(ticket=late).values_list("kind", flat=True))
+    assert kinds.count("sla_breach") == 1
+
+
+def test_a_deactivated_policy_hands_its_running_tickets_to_the_next_that_matches(
+    policy: SlaPolicy, maria: Customer
+) -> None:
+    around_the_clock = SlaPolicy.objects.create(
+        name="24/7", rank=200, first_response_minutes=30, resolution_minutes=240
+    )
+    ticket = _ticket_at(kyiv(2021, 1, 22, 17, 30))  # Friday evening
+    assert ticket.sla_policy == policy
+    SlaPolicy.objects.filter(pk=policy.pk).update(active=False)
+    policy.refresh_from_db()
+    with clock.frozen_at(kyiv(2021, 1, 22, 17, 40)):
+        assert sla.recompute_policies([policy.pk, 999_999]) == 1
+        assert sla.recompute_running(policy) == 0  # nothing runs under it any more
+    ticket.refresh_from_db()
+    assert ticket.sla_policy == around_the_clock
+    assert ticket.first_response_due == kyiv(2021, 1, 22, 18, 0)  # every minute counts
+
+
+def test_a_changed_calendar_moves_the_due_times_of_tickets_counted_in_it(
+    policy: SlaPolicy, maria: Customer
+) -> None:
+    ticket = _ticket_at(kyiv(2021, 1, 22, 17, 30))  # Friday evening: due Monday 9:30
+    assert ticket.first_response_due == kyiv(2021, 1, 25, 9, 30)
+    assert policy.calendar is not None
+    BusinessCalendar.objects.filter(pk=policy.calendar.pk).update(hours={**OFFICE, "sat": ["10:00-15:00"]})
+    policy.refresh_from_db()
+    with clock.frozen_at(kyiv(2021, 1, 22, 18, 0)):
+        assert sla.recompute_running(policy) == 1
+    ticket.refresh_from_db()
+    assert ticket.first_response_due == kyiv(2021, 1, 23, 10, 30)  # the office now opens on Saturdays
+    assert ticket.head_office_due == kyiv(2021, 1, 25, 17, 30)  # two working days: Saturday and Monday
