@@ -116,10 +116,11 @@ def drop_postgres(url: str) -> None:
 def scratch(args: argparse.Namespace) -> Iterator[tuple[str, Path]]:
     """A temporary directory and a database of the run's own in it (a SQLite file, or on the PostgreSQL
     server of ``args.database_url`` the database ``args.pg_name``); both go at the end unless
-    ``args.keep``. Yields (database URL, directory)."""
+    ``args.keep``. With ``args.reuse`` (where a benchmark offers it) a database kept by an earlier run is
+    used as it is. Yields (database URL, directory)."""
     work = Path(tempfile.mkdtemp(prefix="forewarn-bench-"))
     url = scratch_url(args.database_url, args.pg_name, work)
-    if is_postgres(url):
+    if is_postgres(url) and not getattr(args, "reuse", False):
         prepare_postgres(url)
     try:
         yield url, work

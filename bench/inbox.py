@@ -38,6 +38,7 @@ or more, or Z 300 ms or more (or any request failed).
     python bench/inbox.py --tickets 20000                   # a quick check, about a minute
     python bench/inbox.py                                   # a million tickets, five million entries
     FOREWARN_DATABASE_URL=postgres://postgres@127.0.0.1:5432/forewarn python bench/inbox.py --keep
+    python bench/inbox.py --reuse --requests 60                # again on the kept database, no loading
 """
 
 from __future__ import annotations
@@ -630,6 +631,27 @@ def load(url: str, tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabular
     return loaded, vocabularies
 
 
+def reuse(tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabulary]]:
+    """What ``load`` would return, read from a database an earlier run loaded and kept (``--keep``):
+    bench-agent gets a new password, the rows stay as they are (their times are those of that run)."""
+    from forewarn.accounts.models import User  # noqa: PLC0415
+    from forewarn.inbox.models import Ticket  # noqa: PLC0415
+
+    found = Ticket.objects.count()
+    bench = User.objects.filter(username=BENCH_USER).first()
+    if bench is None or found != tickets:
+        raise SystemExit(f"--reuse: the database holds {found:,} tickets and no {BENCH_USER}; load it anew")
+    password = secrets.token_urlsafe(18)
+    bench.set_password(password)
+    bench.save(update_fields=["password"])
+    mine = list(Ticket.objects.filter(assignee=bench).values_list("pk", "status"))
+    statuses = Counter(status for _pk, status in mine)
+    customers = max(100, tickets // 10)
+    return Loaded(tickets, customers, [pk for pk, _s in mine], statuses, password, 0.0), build_vocabularies(
+        seed
+    )
+
+
 # -- the server ---------------------------------------------------------------------------------------
 
 
@@ -787,7 +809,9 @@ def explain_slowest(samples: dict[str, list[Sample]], threshold_ms: float) -> No
 
 def run(args: argparse.Namespace, url: str, work: Path) -> int:
     print(f"inbox: PostgreSQL {url.rsplit('/', 1)[-1]}, {args.tickets:,} tickets", flush=True)
-    loaded, vocabularies = load(url, args.tickets, args.seed)
+    loaded, vocabularies = (
+        reuse(args.tickets, args.seed) if args.reuse else load(url, args.tickets, args.seed)
+    )
     print(
         f"load: {loaded.tickets:,} tickets, {loaded.tickets * ENTRIES_PER_TICKET:,} entries, "
         f"{loaded.customers:,} customers in {loaded.seconds:.1f} s; {BENCH_USER} has "
@@ -848,7 +872,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--explain-ms", type=float, default=50.0, help="plans of replayed statements this slow (-1: none)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the database an earlier --keep run left (kept again)"
+    )
     args = parser.parse_args(argv)
+    args.keep = args.keep or args.reuse
     if not is_postgres(args.database_url):
         parser.error("--database-url: a postgres:// URL (the full-text search measured is PostgreSQL's)")
     if args.tickets < 100 or args.requests < 1:

@@ -24,6 +24,14 @@ from forewarn.inbox.services.email import attachment_path
 from forewarn.privacy.services.protect import with_hidden
 
 PAGE_SIZE = 50
+# What a row of the inbox shows; every open inbox asks for its page each second, so only these columns
+# are read and turned into objects.
+ROW_FIELDS = (
+    "subject", "tags", "customer_id", "channel", "status", "priority", "updated_at", "escalation",
+    "first_response_due", "resolution_due", "first_response_breached_at", "resolution_breached_at",
+    "sla_paused_at", "customer__given_name", "customer__middle_name", "customer__family_name",
+    "assignee__username", "assignee__first_name", "assignee__last_name",
+)  # fmt: skip
 VIEW_LABELS = {
     "all": _("All"),
     "mine": _("Mine"),
@@ -45,16 +53,38 @@ def _filters(request: HttpRequest) -> ticket_service.TicketFilters:
         priority=get.get("priority", ""),
         tag=get.get("tag", ""),
         q=get.get("q", "")[:200],
+        deep=get.get("deep") == "1",
     )
+
+
+def _labelled(items: list[Any]) -> list[Any]:
+    """Rows with the labels of their channel, status and priority, each label translated once a page
+    rather than once a row (``get_FOO_display`` looks the choices up anew every time)."""
+    choices = {"channel": Channel.choices, "status": TicketStatus.choices, "priority": Priority.choices}
+    labels = {field: {code: str(label) for code, label in pairs} for field, pairs in choices.items()}
+    for item in items:
+        for field, names in labels.items():
+            code = getattr(item, field)
+            setattr(item, f"{field}_label", names.get(code, code))
+    return items
+
+
+def _without(request: HttpRequest, *names: str) -> str:
+    """The query string of ``request`` without the parameters ``names``."""
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
 
 
 @staff_view
 def ticket_list(request: HttpRequest) -> HttpResponse:
     actor = actor_for(request)
     filters = _filters(request)
-    everything = ticket_service.list_tickets(
+    found = ticket_service.find_tickets(
         actor, ticket_service.TicketFilters(**{**vars(filters), "status": ""})
     )
+    everything = found.rows
     counts = ticket_service.status_counts(everything)
     rows = everything.filter(status=filters.status) if filters.status else everything
     try:
@@ -62,7 +92,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         page = 1
     # No COUNT of everything: one row more than a page says whether there is an older page.
-    items = list(rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    items = _labelled(list(rows.only(*ROW_FIELDS)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]))
     state = AgentState.objects.filter(user=actor.user).first() if actor.user is not None else None
     context = {
         "items": items[:PAGE_SIZE],
@@ -75,6 +105,9 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "priorities": Priority.choices,
         "filters": filters,
         "query": request.GET.urlencode(),
+        "pager_query": _without(request, "page"),
+        "search": found.search,
+        "search_limit": ticket_service.SEARCH_LIMIT,
         "presence": state.presence if state else Presence.OFFLINE,
         "presences": Presence.choices,
         "may_write": actor.may(Perm.TICKETS_ANSWER),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -30,7 +30,10 @@ VIEWS = ("mine", "mentions", "unassigned", "team", "escalated", "breached", "all
 # the number is worth.
 COUNT_CAP = 10_000
 SEARCH_LIMIT = 200
-RECENT_SEARCH = timedelta(days=14)
+# A search reads the newest entries row by row, and the older ones through the full-text index only when
+# it expects this few matches in all; otherwise they wait for "search older conversations too" (ADR 0016).
+RECENT_ENTRIES = 50_000
+OLDER_BUDGET = 400
 SAID = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.QUEUED)
 
 
@@ -43,12 +46,26 @@ class TicketFilters:
     tag: str = ""
     q: str = ""
     customer_id: int | None = None
+    # Search the older conversations too, when the newest ones already held enough matches.
+    deep: bool = False
+
+
+@dataclass(frozen=True)
+class Found:
+    """The tickets a view shows, and what the search in it found (None without words to search)."""
+
+    rows: QuerySet[Ticket]
+    search: Matches | None = None
 
 
 def list_tickets(actor: Actor, filters: TicketFilters | None = None, **shortcut: Any) -> QuerySet[Ticket]:
     """The tickets a view shows, most recently active first."""
+    return find_tickets(actor, filters or TicketFilters(**shortcut)).rows
+
+
+def find_tickets(actor: Actor, f: TicketFilters) -> Found:
+    """The tickets a view shows, most recently active first, with what the search found."""
     actor.require(Perm.TICKETS_VIEW)
-    f = filters or TicketFilters(**shortcut)
     rows = _in_view(Ticket.objects.select_related("customer", "assignee"), actor, f.view)
     exact = {"status": f.status, "channel": f.channel, "priority": f.priority, "customer_id": f.customer_id}
     rows = rows.filter(**{k: v for k, v in exact.items() if v not in (None, "")})
@@ -59,10 +76,12 @@ def list_tickets(actor: Actor, filters: TicketFilters | None = None, **shortcut:
             rows = rows.filter(tags__contains=[tag])
         else:
             rows = rows.filter(tags__icontains=json.dumps(tag))
+    search = None
     if f.q.strip():
         narrowed = f.view != "all" or any(v not in (None, "") for v in exact.values()) or bool(f.tag)
-        rows = rows.filter(pk__in=matching_ticket_ids(f.q, within=rows if narrowed else None))
-    return rows.order_by("-updated_at", "-id")
+        search = search_entries(f.q, within=rows if narrowed else None, deep=f.deep)
+        rows = rows.filter(pk__in=search.ticket_ids)
+    return Found(rows.order_by("-updated_at", "-id"), search)
 
 
 def _in_view(rows: QuerySet[Ticket], actor: Actor, view: str) -> QuerySet[Ticket]:
@@ -92,51 +111,82 @@ def status_counts(rows: QuerySet[Ticket]) -> dict[str, int]:
     }
 
 
-def matching_ticket_ids(q: str, within: QuerySet[Ticket] | None = None) -> list[int]:
-    """The tickets (of ``within``, if given) whose words hold every word of ``q``, those written in most
-    recently first, at most ``SEARCH_LIMIT``.
+@dataclass(frozen=True)
+class Matches:
+    """What a search found: ``ticket_ids`` (those written in most recently first); ``older_skipped`` when
+    only the newest entries were read because the older ones hold too many matches to read now
+    (``deep`` reads them); ``capped`` when more entries matched than ``SEARCH_LIMIT``."""
+
+    ticket_ids: list[int]
+    older_skipped: bool = False
+    capped: bool = False
+
+
+def search_entries(q: str, within: QuerySet[Ticket] | None = None, *, deep: bool = False) -> Matches:
+    """The tickets (of ``within``, if given) whose words hold every word of ``q``, from at most
+    ``SEARCH_LIMIT`` matching entries, the newest.
 
     On PostgreSQL entries keep their words as a stored ``tsvector`` (the ``simple`` configuration, so
     Ukrainian, Russian and English words match as written; the last word matches as a prefix) with a GIN
-    index (migration 0004). The search runs in two bounded steps, so it never depends on the planner
-    guessing how common a word is: entries of the last ``RECENT_SEARCH`` newest first (a common word
-    fills the page here), then, if that found too few, older entries through the index alone (a rare
-    word, or one nobody wrote, costs an index lookup). On SQLite the match is case-insensitive through
-    Python's ``re`` (SQLite's own LIKE folds only ASCII letters)."""
+    index (migration 0004). Every match the index finds is a row to read, so the search runs in two
+    bounded steps (ADR 0016): the newest ``RECENT_ENTRIES`` entries row by row, newest first (a common
+    word fills the page here); then, only if the index expects at most ``OLDER_BUDGET`` matches in all
+    (or ``deep``), the older entries through the index alone. On SQLite the match is case-insensitive
+    through Python's ``re`` (SQLite's own LIKE folds only ASCII letters) and reads everything."""
     words = [w for w in re.findall(r"\w+", q.lower()) if w][:8]
     if not words:
-        return []
+        return Matches([])
     entries = Entry.objects.all()
     if within is not None:
         entries = entries.filter(ticket_id__in=within.order_by().values("pk"))
     if connection.vendor != "postgresql":
         for word in words:
             entries = entries.filter(text__iregex=re.escape(word))
-        return _distinct(entries.order_by("-created_at").values_list("ticket_id", flat=True)[:SEARCH_LIMIT])
+        found = list(entries.order_by("-created_at").values_list("ticket_id", flat=True)[: SEARCH_LIMIT + 1])
+        return Matches(_distinct(found[:SEARCH_LIMIT]), capped=len(found) > SEARCH_LIMIT)
     query = " & ".join([*(f"'{w}'" for w in words[:-1]), f"'{words[-1]}':*"])
     matches = RawSQL("inbox_entry.search @@ to_tsquery('simple', %s)", [query], output_field=BooleanField())
-    cutoff = clock.now() - RECENT_SEARCH
+    # Where the newest entries end: read from the (created_at) index alone, a few milliseconds.
+    boundary = Entry.objects.order_by("-created_at").values_list("created_at", flat=True)
+    cutoff = boundary[RECENT_ENTRIES - 1 : RECENT_ENTRIES].first() or datetime.min.replace(tzinfo=UTC)
     # Read here, not used as a subquery: the raw condition names the entry table by its own name.
     recent = entries.alias(matches=matches).filter(matches=True, created_at__gte=cutoff)
-    found = _distinct(recent.order_by("-created_at").values_list("ticket_id", flat=True)[:SEARCH_LIMIT])
-    if len(found) >= SEARCH_LIMIT:
-        return found
+    found = list(recent.order_by("-created_at").values_list("ticket_id", flat=True)[: SEARCH_LIMIT + 1])
+    if len(found) > SEARCH_LIMIT:
+        return Matches(_distinct(found[:SEARCH_LIMIT]), capped=True)
+    if not deep and _expected_matches(query) > OLDER_BUDGET:
+        return Matches(_distinct(found), older_skipped=True)
     narrow, params = "", []
     if within is not None:
         inner, inner_params = within.order_by().values("pk").query.sql_with_params()
-        narrow, params = f"AND ticket_id IN ({inner})", list(inner_params)
-    # MATERIALIZED: the index finds the matches first, and only they are sorted.
+        narrow, params = f"WHERE ticket_id IN ({inner})", list(inner_params)
+    # MATERIALIZED: the index finds the matches first; only they are narrowed to the view and sorted.
     older = f"""
         WITH found AS MATERIALIZED (
             SELECT ticket_id, created_at FROM inbox_entry
-            WHERE search @@ to_tsquery('simple', %s) AND created_at < %s {narrow}
+            WHERE search @@ to_tsquery('simple', %s) AND created_at < %s
         )
-        SELECT ticket_id FROM found ORDER BY created_at DESC LIMIT %s
+        SELECT ticket_id FROM found {narrow} ORDER BY created_at DESC LIMIT %s
     """  # noqa: S608 - the only interpolation is Django's own SQL for ``within``; values are parameters
+    wanted = SEARCH_LIMIT - len(found)
     with connection.cursor() as cursor:
-        cursor.execute(older, [query, cutoff, *params, SEARCH_LIMIT])
-        found += [row[0] for row in cursor.fetchall()]
-    return _distinct(found)[:SEARCH_LIMIT]
+        cursor.execute(older, [query, cutoff, *params, wanted + 1])
+        more = [row[0] for row in cursor.fetchall()]
+    return Matches(_distinct(found + more[:wanted]), capped=len(more) > wanted)
+
+
+def _expected_matches(query: str) -> float:
+    """How many entries the planner expects to match ``query``: from the word statistics of the
+    ``search`` column (a target of 1000, migration 0004), close for words and prefixes alike."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM inbox_entry WHERE search @@ to_tsquery('simple', %s)",
+            [query],
+        )
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):  # psycopg hands JSON over parsed; a bare driver might not
+        plan = json.loads(plan)
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _distinct(ids: Any) -> list[int]:

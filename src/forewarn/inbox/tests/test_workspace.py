@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from forewarn.accounts.actors import Actor
@@ -18,8 +19,16 @@ from forewarn.customers.models import Customer
 from forewarn.engage.models import Incident, Message
 from forewarn.inbox.models import AgentState, CannedReply, Presence, RoutingRule, Ticket, TicketEvent
 from forewarn.inbox.services import assignment
+from forewarn.inbox.services import tickets as ticket_service
 from forewarn.inbox.services.email import receive_email
-from forewarn.inbox.services.tickets import TicketChange, TicketFilters, list_tickets, update_ticket
+from forewarn.inbox.services.tickets import (
+    Matches,
+    TicketChange,
+    TicketFilters,
+    find_tickets,
+    list_tickets,
+    update_ticket,
+)
 
 from .test_email import mail
 
@@ -259,3 +268,64 @@ def test_search_finds_recent_and_old_conversations_newest_first(olena: User, mar
     assert list(list_tickets(actor, TicketFilters(q="лічильн"))) == [recent, old]
     assert list(list_tickets(actor, TicketFilters(q="зламався"))) == [old]
     assert list(list_tickets(actor, TicketFilters(q="зламався", status="open"))) == []
+
+
+def _meter_tickets(count: int) -> list[Ticket]:
+    """``count`` tickets about a meter, an hour apart, the oldest first."""
+    made = []
+    for n in range(count):
+        with clock.frozen_at(clock.now() - timedelta(hours=count - n)):
+            made.append(
+                receive_email(mail(f"Лічильник номер {n}", subject=f"Лічильник {n}").as_bytes()).ticket_id
+            )
+    return list(Ticket.objects.filter(pk__in=made).order_by("created_at"))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the two-step search is PostgreSQL's")
+def test_search_reads_older_entries_only_when_the_index_expects_few(
+    olena: User, maria: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tickets = _meter_tickets(5)
+    monkeypatch.setattr(ticket_service, "RECENT_ENTRIES", 3)
+    actor = Actor.of(olena)
+    # Few matches expected: the older entries are read as well, through the index.
+    assert find_tickets(actor, TicketFilters(q="лічильник")).search == Matches(
+        [t.pk for t in reversed(tickets)]
+    )
+    assert find_tickets(actor, TicketFilters(q="номер 1")).search == Matches([tickets[1].pk])
+    # More expected than a search may read at once: the newest entries only, and it says so.
+    monkeypatch.setattr(ticket_service, "OLDER_BUDGET", 0)
+    found = find_tickets(actor, TicketFilters(q="лічильник"))
+    assert found.search == Matches([t.pk for t in reversed(tickets[2:])], older_skipped=True)
+    assert find_tickets(actor, TicketFilters(q="номер 1")).search == Matches([], older_skipped=True)
+    deep = find_tickets(actor, TicketFilters(q="лічильник", deep=True))
+    assert deep.search == Matches([t.pk for t in reversed(tickets)])
+    # A narrowed view reads the older entries of its own tickets only.
+    Ticket.objects.filter(pk=tickets[0].pk).update(assignee=olena)
+    mine = find_tickets(actor, TicketFilters(q="номер", view="mine", deep=True)).search
+    assert mine == Matches([tickets[0].pk])
+    monkeypatch.setattr(ticket_service, "SEARCH_LIMIT", 4)
+    assert find_tickets(actor, TicketFilters(q="лічильн", deep=True)).search == Matches(
+        [t.pk for t in reversed(tickets[1:])], capped=True
+    )
+    monkeypatch.setattr(ticket_service, "SEARCH_LIMIT", 200)
+    page = signed_in(olena).get("/inbox/?q=лічильник").content.decode()
+    assert "Search older conversations too" in page
+    assert "deep=1" in page
+    assert (
+        "Search older conversations too"
+        not in signed_in(olena).get("/inbox/?q=лічильник&deep=1").content.decode()
+    )
+
+
+def test_search_says_when_it_shows_only_the_newest_matches(
+    olena: User, maria: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tickets = _meter_tickets(3)
+    monkeypatch.setattr(ticket_service, "SEARCH_LIMIT", 2)
+    found = find_tickets(Actor.of(olena), TicketFilters(q="лічильник"))
+    assert found.search == Matches([tickets[2].pk, tickets[1].pk], capped=True)
+    assert list(found.rows) == [tickets[2], tickets[1]]
+    page = signed_in(olena).get("/inbox/?q=лічильник").content.decode()
+    assert "2 newest matching messages" in page
+    assert find_tickets(Actor.of(olena), TicketFilters(q="жодного")).search == Matches([])
