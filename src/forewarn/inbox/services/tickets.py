@@ -389,6 +389,7 @@ class Moment:
     text: str
     ticket_id: int | None = None
     status: str = ""
+    topic: str = ""  # for what we told them: service, marketing, a survey invitation…
 
 
 def customer_timeline(actor: Actor, customer_id: int, limit: int = 100) -> list[Moment]:
@@ -411,7 +412,15 @@ def customer_timeline(actor: Actor, customer_id: int, limit: int = 100) -> list[
             .order_by("-planned_at")[:limit]
         )
         moments += [
-            Moment(m.sent_at or m.planned_at, "proactive", m.channel, m.body or m.label, None, m.status)
+            Moment(
+                m.sent_at or m.planned_at,
+                "proactive",
+                m.channel,
+                m.body or m.label,
+                None,
+                m.status,
+                m.get_topic_display(),
+            )
             for m in sent
         ]
     return sorted(moments, key=lambda m: m.at, reverse=True)[:limit]

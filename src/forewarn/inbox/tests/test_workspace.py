@@ -249,10 +249,23 @@ def test_the_customer_page_shows_one_timeline_across_channels(olena: User, maria
         send_after=clock.now(),
         sent_at=clock.now(),
     )
+    Message.objects.create(
+        customer=maria,
+        kind="survey_after_delivery",
+        topic="surveys",
+        channel="email",
+        body="Як вам доставка? Оцініть від 0 до 10",
+        status="delivered",
+        planned_at=clock.now(),
+        send_after=clock.now(),
+        sent_at=clock.now(),
+    )
     page = signed_in(olena).get(f"/inbox/customers/{maria.pk}/timeline/").content.decode()
     assert "Допоможіть" in page
     assert "Замовлення відправлено" in page
-    assert "We reached out" in page
+    assert "We reached out (transactional)" in page
+    assert "Як вам доставка?" in page
+    assert "We reached out (surveys)" in page
     assert 'id="customer-timeline"' in signed_in(olena).get(f"/customers/{maria.pk}/").content.decode()
 
 
