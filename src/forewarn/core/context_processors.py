@@ -21,20 +21,25 @@ SECTIONS = [
     ("helpdesk", _("Helpdesk settings"), "inbox_settings:policies", Perm.HELPDESK_MANAGE),
     ("audit", _("Audit log"), "privacy:audit", Perm.AUDIT_VIEW),
 ]
+# A section whose pages have a URL namespace to themselves is current on every page in it, not only on the
+# page its link opens (Customers and Duplicates share one, so they are current on their own page alone).
+OWN_NAMESPACES = {"helpdesk": "inbox_settings"}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": []}
-    current = request.resolver_match.view_name if request.resolver_match else ""
+    match = request.resolver_match
+    current = match.view_name if match else ""
+    namespace = match.namespace if match else ""
     return {
         "nav": [
             {
                 "key": key,
                 "label": label,
                 "url": reverse(name),
-                "active": current == name,
+                "active": current == name or OWN_NAMESPACES.get(key) == namespace,
             }
             for key, label, name, perm in SECTIONS
             if user.may(perm)

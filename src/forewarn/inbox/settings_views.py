@@ -73,6 +73,11 @@ def _number(post: QueryDict, name: str, errors: list[FieldError]) -> int:
         return 0
 
 
+def _optional_id(post: QueryDict, name: str, errors: list[FieldError]) -> int | None:
+    """A chosen row's id, or None when none was chosen; anything else is an error, not "any"."""
+    return _number(post, name, errors) if post.get(name, "").strip() else None
+
+
 def _form_of(data: object) -> dict[str, Any]:
     """A form's values as text (what a select compares and an input shows), check boxes as booleans."""
     return {
@@ -87,10 +92,6 @@ def _posted(post: QueryDict, data: object) -> dict[str, Any]:
         name: post.get(name) == "on" if isinstance(value, bool) else post.get(name, "")
         for name, value in vars(data).items()
     }
-
-
-def _id_or_none(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() else None
 
 
 def _working_time(minutes: int) -> str:
@@ -174,7 +175,7 @@ def _calendar_form(data: setup.CalendarIn, errors: dict[str, str]) -> dict[str, 
 @staff_view
 def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpResponse:
     actor = _manager(request)
-    calendar = setup.get_calendar_for(actor, calendar_id) if calendar_id else None
+    calendar = setup.get_calendar_for(actor, calendar_id) if calendar_id is not None else None
     data = (
         setup.calendar_input_of(calendar)
         if calendar
@@ -198,7 +199,6 @@ def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpR
         "form": _calendar_form(data, errors),
         "errors": errors,
         "time_zones": _time_zones(),
-        "tabs": _tabs("calendars"),
     }
     return render(request, "inbox/settings/calendar.html", context, status=422 if errors else 200)
 
@@ -254,8 +254,8 @@ def _policy_from_post(post: QueryDict) -> setup.PolicyIn:
         rank=_number(post, "rank", errors),
         priority=post.get("priority", ""),
         channel=post.get("channel", ""),
-        segment_id=_id_or_none(post.get("segment_id", "")),
-        calendar_id=_id_or_none(post.get("calendar_id", "")),
+        segment_id=_optional_id(post, "segment_id", errors),
+        calendar_id=_optional_id(post, "calendar_id", errors),
         first_response_minutes=_number(post, "first_response_minutes", errors),
         resolution_minutes=_number(post, "resolution_minutes", errors),
         warn_before_minutes=_number(post, "warn_before_minutes", errors),
@@ -270,7 +270,7 @@ def _policy_from_post(post: QueryDict) -> setup.PolicyIn:
 @staff_view
 def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpResponse:
     actor = _manager(request)
-    policy = setup.get_policy_for(actor, policy_id) if policy_id else None
+    policy = setup.get_policy_for(actor, policy_id) if policy_id is not None else None
     data = (
         setup.policy_input_of(policy)
         if policy
@@ -302,7 +302,6 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
         "channels": Channel.choices,
         "segments": Segment.objects.order_by("name"),
         "calendars": BusinessCalendar.objects.order_by("name"),
-        "tabs": _tabs("policies"),
     }
     return render(request, "inbox/settings/policy.html", context, status=422 if errors else 200)
 
@@ -349,7 +348,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 def _rule_from_post(post: QueryDict) -> setup.RoutingRuleIn:
     errors: list[FieldError] = []
     data = setup.RoutingRuleIn(
-        team_id=_id_or_none(post.get("team_id", "")),
+        team_id=_optional_id(post, "team_id", errors),
         rank=_number(post, "rank", errors),
         channel=post.get("channel", ""),
         language=post.get("language", ""),
@@ -364,7 +363,7 @@ def _rule_from_post(post: QueryDict) -> setup.RoutingRuleIn:
 @staff_view
 def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
     actor = _manager(request)
-    rule = setup.get_routing_rule_for(actor, rule_id) if rule_id else None
+    rule = setup.get_routing_rule_for(actor, rule_id) if rule_id is not None else None
     data = setup.routing_rule_input_of(rule) if rule else setup.RoutingRuleIn(team_id=None)
     form = _form_of(data)
     errors: dict[str, str] = {}
@@ -388,7 +387,6 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
         "channels": Channel.choices,
         "languages": Language.choices,
         "teams": Team.objects.order_by("name"),
-        "tabs": _tabs("rules"),
     }
     return render(request, "inbox/settings/rule.html", context, status=422 if errors else 200)
 
@@ -423,7 +421,7 @@ def canned_list(request: HttpRequest) -> HttpResponse:
 @staff_view
 def canned_edit(request: HttpRequest, canned_id: int | None = None) -> HttpResponse:
     actor = _manager(request)
-    canned = setup.get_canned_reply_for(actor, canned_id) if canned_id else None
+    canned = setup.get_canned_reply_for(actor, canned_id) if canned_id is not None else None
     data = (
         setup.canned_reply_input_of(canned)
         if canned
@@ -454,7 +452,6 @@ def canned_edit(request: HttpRequest, canned_id: int | None = None) -> HttpRespo
         "errors": errors,
         "languages": Language.choices,
         "variables": setup.CANNED_VARIABLES,
-        "tabs": _tabs("canned"),
     }
     return render(request, "inbox/settings/canned.html", context, status=422 if errors else 200)
 

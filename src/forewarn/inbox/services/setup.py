@@ -24,7 +24,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model, ProtectedError, QuerySet
 from django.utils.translation import gettext as _
 from jinja2 import nodes
-from jinja2.exceptions import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from forewarn.accounts.actors import Actor
@@ -32,13 +31,14 @@ from forewarn.accounts.models import Team
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from forewarn.core.vocab import Channel
 from forewarn.customers.models import Segment
-from forewarn.customers.normalize import check_language, check_time_zone, collect
+from forewarn.customers.normalize import check_channel, check_language, check_time_zone, collect
 from forewarn.engage.templating import check_template
 from forewarn.inbox.hours import WEEKDAYS, Calendar, CalendarError, parse_hours
 from forewarn.inbox.models import BusinessCalendar, CannedReply, Priority, RoutingRule, SlaPolicy, Ticket
 from forewarn.inbox.services import sla
+from forewarn.inbox.services.canned import ATTRIBUTES as CANNED_ATTRIBUTES
+from forewarn.inbox.services.canned import VARIABLES as CANNED_VARIABLES
 
 M = TypeVar("M", bound=Model)
 
@@ -49,21 +49,9 @@ HEAD_OFFICE_DAYS_MAX = 365
 CLOSED_DATES_MAX = 1000
 BODY_MAX = 5000
 SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]*")
-# What a canned reply may print (canned.fill fills these in); attributes are each customer's own.
-CANNED_VARIABLES = (
-    "customer.first_name",
-    "customer.full_name",
-    "customer.language",
-    "customer.city",
-    "customer.time_zone",
-    "ticket.id",
-    "ticket.subject",
-    "agent.name",
-)
-CANNED_ATTRIBUTES = "customer.attributes."
-# Names a template may call or loop with besides its variables: ``local(time)`` and Jinja's own.
-_TEMPLATE_NAMES = frozenset({"local", "loop", *ImmutableSandboxedEnvironment().globals})
 _PARSER = ImmutableSandboxedEnvironment()
+# Names a template may call or loop with besides its variables: ``local(time)`` and Jinja's own.
+_TEMPLATE_NAMES = frozenset({"local", "loop", *_PARSER.globals})
 
 # What changes how a policy counts, and so the clocks of its tickets; a new name changes nothing.
 POLICY_CLOCK_FIELDS = (
@@ -156,6 +144,11 @@ def _check_name(errors: list[FieldError], name: str, path: str = "name", longest
             FieldError(path, "too_long", _("At most %(max_length)s characters.") % {"max_length": longest})
         )
     return clean
+
+
+def _check_channel(errors: list[FieldError], channel: str) -> str:
+    """A channel a policy or rule is limited to; empty: any."""
+    return (collect(errors, check_channel, channel, path="channel") or "") if channel.strip() else ""
 
 
 def _check_choice(errors: list[FieldError], value: str, path: str, choices: list[str], message: str) -> str:
@@ -455,14 +448,7 @@ def _clean_policy(data: PolicyIn) -> dict[str, Any]:
     values["priority"] = _check_choice(
         errors, data.priority, "priority", Priority.values, _("Use low, normal, high or urgent, or none.")
     )
-    values["channel"] = _check_choice(
-        errors,
-        data.channel,
-        "channel",
-        Channel.values,
-        _("“%(v)s” is not a channel (%(choices)s).")
-        % {"v": data.channel, "choices": ", ".join(Channel.values)},
-    )
+    values["channel"] = _check_channel(errors, data.channel)
     if data.segment_id is not None and not Segment.objects.filter(pk=data.segment_id).exists():
         errors.append(FieldError("segment_id", "segment_not_found", _("No such segment.")))
     calendar = None
@@ -571,14 +557,7 @@ def _clean_routing_rule(data: RoutingRuleIn) -> dict[str, Any]:
     errors: list[FieldError] = []
     values = _values_of(data)
     _check_rank(errors, data.rank)
-    values["channel"] = _check_choice(
-        errors,
-        data.channel,
-        "channel",
-        Channel.values,
-        _("“%(v)s” is not a channel (%(choices)s).")
-        % {"v": data.channel, "choices": ", ".join(Channel.values)},
-    )
+    values["channel"] = _check_channel(errors, data.channel)
     values["language"] = data.language.strip().lower()
     if values["language"]:
         collect(errors, check_language, data.language)
@@ -700,11 +679,7 @@ def check_canned_body(body: str, path: str = "body") -> list[FieldError]:
     errors = check_template(body, path)
     if errors:
         return errors
-    try:
-        tree = _PARSER.parse(body)
-    except TemplateSyntaxError:  # pragma: no cover - check_template has reported it
-        return [FieldError(path, "template_syntax", _("Template error."))]
-    read, own, filters = _template_names(tree)
+    read, own, filters = _template_names(_PARSER.parse(body))  # it parses: check_template compiled it
     unknown = sorted(
         p for p in read if p.split(".")[0] not in own | _TEMPLATE_NAMES and not _known_variable(p)
     )

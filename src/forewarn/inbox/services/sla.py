@@ -11,7 +11,8 @@ whose priority, channel and segment match. Its two clocks run in the policy's ca
 
 Each due moment is stored with the moment its warning is due, so ``sweep`` (run every minute beside the
 outbox sender, and safe to run in several processes at once: each change is a conditional UPDATE that
-only one of them wins) reads only what is due, through partial indexes, and records once each:
+only one of them wins, and that finds nothing if an answer or a recompute moved the moment it read)
+reads only what is due, through partial indexes, and records once each:
 
 - a warning ``warn_before_minutes`` before a clock runs out;
 - a breach when it runs out: the ticket goes to the supervisors (escalation level 1);
@@ -286,7 +287,8 @@ def sweep(now: datetime | None = None) -> SweepResult:
                 result.warnings += 1
         for ticket in _open().filter(**{f"{due}__lte": now, f"{breached}__isnull": True}):
             moment = getattr(ticket, due)
-            won = Ticket.objects.filter(pk=ticket.pk, **{f"{breached}__isnull": True}).update(
+            # Only the due moment read here is missed: an answer or a recompute may have moved it since.
+            won = Ticket.objects.filter(pk=ticket.pk, **{due: moment, f"{breached}__isnull": True}).update(
                 **{breached: moment, warn: None}
             )
             if won:
@@ -294,7 +296,9 @@ def sweep(now: datetime | None = None) -> SweepResult:
                 result.breaches += 1
                 result.to_supervisor += _escalate(ticket, Escalation.SUPERVISOR, now, which)
     for ticket in _open().filter(head_office_due__lte=now, escalation__lt=Escalation.HEAD_OFFICE):
-        result.to_head_office += _escalate(ticket, Escalation.HEAD_OFFICE, now, "unanswered")
+        result.to_head_office += _escalate(
+            ticket, Escalation.HEAD_OFFICE, now, "unanswered", still=Q(head_office_due__lte=now)
+        )
     return result
 
 
@@ -302,11 +306,13 @@ def _iso(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
 
-def _escalate(ticket: Ticket, level: int, now: datetime, why: str) -> int:
+def _escalate(ticket: Ticket, level: int, now: datetime, why: str, still: Q | None = None) -> int:
+    """Raise the ticket to ``level`` once; ``still`` is what must hold yet when the row is written."""
     changes: dict[str, object] = {"escalation": level, "escalated_at": now}
     if level >= Escalation.HEAD_OFFICE:
         changes["head_office_due"] = None
-    won = Ticket.objects.filter(Q(pk=ticket.pk) & Q(escalation__lt=level)).update(**changes) == 1
+    rows = Ticket.objects.filter(Q(pk=ticket.pk) & Q(escalation__lt=level) & (still or Q()))
+    won = rows.update(**changes) == 1
     if won:
         _event(ticket, TicketEvent.Kind.ESCALATED, now, level=level, reason=why)
     return int(won)

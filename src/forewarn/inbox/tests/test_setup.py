@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
@@ -257,6 +258,14 @@ def test_changing_how_a_policy_counts_enqueues_the_recompute_in_the_same_transac
     job = DBTaskResult.objects.get()
     assert job.task_path == "forewarn.inbox.tasks.recompute_sla_clocks"
     assert job.args_kwargs["args"] == [[standard.pk]]
+    # A change that rolls back takes its job with it.
+    slower = setup.policy_input_of(standard)
+    slower.first_response_minutes = 90
+    with transaction.atomic():
+        setup.update_policy(actor=actor, policy=standard, data=slower)
+        assert DBTaskResult.objects.count() == 2
+        transaction.set_rollback(True)
+    assert DBTaskResult.objects.count() == 1
 
 
 @pytest.mark.usefixtures("immediate_tasks")
@@ -577,13 +586,31 @@ def test_an_agent_is_refused_the_setup_api_and_nothing_changes(
 # --- the pages -------------------------------------------------------------------------------------------
 
 
-def test_the_settings_link_and_pages_are_for_those_who_manage_the_helpdesk(taras: User, olena: User) -> None:
-    supervisor = signed_in(taras).get("/inbox/settings/sla-policies/").content.decode()
-    assert 'href="/inbox/settings/sla-policies/" aria-current="page">Helpdesk settings' in supervisor
+def test_the_settings_link_and_pages_are_for_those_who_manage_the_helpdesk(
+    taras: User, olena: User, office: BusinessCalendar
+) -> None:
+    supervisor = signed_in(taras)
+    current = 'href="/inbox/settings/sla-policies/" aria-current="page">Helpdesk settings'
+    for page in (
+        "sla-policies/",
+        "sla-policies/new/",
+        "calendars/",
+        f"calendars/{office.pk}/",
+        "routing-rules/",
+        "routing-rules/new/",
+        "canned-replies/",
+        "canned-replies/new/",
+    ):
+        assert current in supervisor.get(f"/inbox/settings/{page}").content.decode(), page
+    assert current not in supervisor.get("/inbox/").content.decode()
     agent = signed_in(olena)
     assert "/inbox/settings/" not in agent.get("/inbox/").content.decode()
     for page in ("", "sla-policies/", "calendars/new/", "routing-rules/", "canned-replies/new/"):
         assert agent.get(f"/inbox/settings/{page}").status_code == 403, page
+    made = agent.post("/inbox/settings/calendars/new/", {"name": "Mine", "hours-mon": "09:00-18:00"})
+    assert made.status_code == 403
+    assert agent.post(f"/inbox/settings/calendars/{office.pk}/delete/").status_code == 403
+    assert list(BusinessCalendar.objects.values_list("name", flat=True)) == ["Kyiv office"]
 
 
 def test_every_settings_page_shows_what_is_set_up(
@@ -689,7 +716,12 @@ def test_a_policy_form_keeps_what_was_typed_and_saves_with_its_calendar(
     assert refused.status_code == 422
     page = refused.content.decode()
     assert 'id="first_response_minutes-error">Must be a whole number.' in page
+    assert 'name="first_response_minutes" value="half an hour"' in page
     assert f'<option value="{office.pk}" selected>Kyiv office</option>' in page
+    # A segment that is not one of the choices is an error, never "any segment".
+    forged = client.post("/inbox/settings/sla-policies/new/", {**form, "segment_id": "vip"})
+    assert forged.status_code == 422
+    assert 'id="segment_id-error">' in forged.content.decode()
     assert not SlaPolicy.objects.exists()
     saved = client.post("/inbox/settings/sla-policies/new/", {**form, "first_response_minutes": "30"})
     assert saved.status_code == 302

@@ -412,3 +412,56 @@ def test_a_changed_calendar_moves_the_due_times_of_tickets_counted_in_it(
     ticket.refresh_from_db()
     assert ticket.first_response_due == kyiv(2021, 1, 23, 10, 30)  # the office now opens on Saturdays
     assert ticket.head_office_due == kyiv(2021, 1, 25, 17, 30)  # two working days: Saturday and Monday
+
+
+def test_a_sweep_records_no_breach_of_a_due_moment_that_moved_while_it_ran(
+    policy: SlaPolicy, maria: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tickets = [_ticket_at(kyiv(2021, 1, 25, 9, 0)) for _ in range(2)]  # first responses due 10:00
+    first_breached: list[int] = []
+    record = sla._event
+
+    def and_meanwhile(ticket: Ticket, kind: str, now: datetime, **data: object) -> None:
+        record(ticket, kind, now, **data)
+        if kind == TicketEvent.Kind.SLA_BREACH and not first_breached:
+            first_breached.append(ticket.pk)
+            # A supervisor gives the policy more time while the sweep is still going through its list.
+            SlaPolicy.objects.filter(pk=policy.pk).update(first_response_minutes=120)
+            policy.refresh_from_db()
+            sla.recompute_running(policy)
+
+    monkeypatch.setattr(sla, "_event", and_meanwhile)
+    with clock.frozen_at(kyiv(2021, 1, 25, 10, 5)):
+        assert sla.sweep().breaches == 1
+    late, spared = sorted(tickets, key=lambda t: t.pk != first_breached[0])
+    late.refresh_from_db()
+    spared.refresh_from_db()
+    assert late.first_response_breached_at == kyiv(2021, 1, 25, 10, 0)  # recorded before the change
+    assert spared.first_response_breached_at is None  # its clock runs to 11:00 now
+    assert spared.first_response_due == kyiv(2021, 1, 25, 11, 0)
+    assert spared.escalation == Escalation.NONE
+
+
+def test_a_contact_answered_while_the_sweep_runs_does_not_go_to_head_office(
+    policy: SlaPolicy, olena: User, maria: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tickets = [_ticket_at(kyiv(2021, 1, 22, 17, 30)) for _ in range(2)]  # head office due Tuesday 17:30
+    first_sent: list[int] = []
+    record = sla._event
+
+    def and_meanwhile(ticket: Ticket, kind: str, now: datetime, **data: object) -> None:
+        record(ticket, kind, now, **data)
+        if data.get("level") == Escalation.HEAD_OFFICE and not first_sent:
+            first_sent.append(ticket.pk)
+            other = next(t for t in tickets if t.pk != ticket.pk)
+            replies.add_entry(actor=Actor.of(olena), ticket=other, text="Вибачте, що так довго.")
+
+    monkeypatch.setattr(sla, "_event", and_meanwhile)
+    with clock.frozen_at(kyiv(2021, 1, 26, 17, 31)):
+        assert sla.sweep().to_head_office == 1
+    sent, answered = sorted(tickets, key=lambda t: t.pk != first_sent[0])
+    sent.refresh_from_db()
+    answered.refresh_from_db()
+    assert sent.escalation == Escalation.HEAD_OFFICE
+    assert answered.escalation == Escalation.SUPERVISOR  # its first response was missed, nothing more
+    assert answered.head_office_due is None
