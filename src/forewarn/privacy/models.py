@@ -70,6 +70,8 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", _("exported a person's data")
     ERASE = "erase", _("erased a person")
     REENCRYPT = "reencrypt", _("re-encrypted personal values")
+    # The helpdesk's settings (calendars, SLA policies, routing, canned replies): who changed what, when.
+    SETTING = "setting", _("changed a setting")
 
 
 class AuditEntry(models.Model):

@@ -23,6 +23,8 @@ from forewarn.customers.models import Customer, Segment
 from forewarn.inbox.models import BusinessCalendar, CannedReply, RoutingRule, SlaPolicy, Ticket
 from forewarn.inbox.services import assignment, canned, setup
 from forewarn.inbox.services.email import receive_email
+from forewarn.privacy.models import AuditAction, AuditEntry
+from forewarn.privacy.services import audit
 
 from .test_email import mail
 
@@ -313,6 +315,51 @@ def test_a_policy_tickets_refer_to_is_deactivated_not_deleted(
     )
     assert setup.delete_policy(actor=actor, policy=unused) is True
     assert list(SlaPolicy.objects.values_list("name", flat=True)) == ["Standard"]
+
+
+def test_every_change_to_the_setup_is_in_the_audit_log_with_its_fields(
+    taras: User, ada: User, office: BusinessCalendar, maria: Customer
+) -> None:
+    actor = Actor.of(taras)
+    policy = setup.create_policy(
+        actor=actor,
+        data=setup.PolicyIn(
+            name="Gold", calendar_id=office.pk, first_response_minutes=30, resolution_minutes=240
+        ),
+    )
+    changed = setup.policy_input_of(policy)
+    changed.first_response_minutes = 15
+    setup.update_policy(actor=actor, policy=policy, data=changed)
+    setup.update_policy(actor=actor, policy=policy, data=changed)  # nothing changed: nothing recorded
+    reply = setup.create_canned_reply(
+        actor=actor,
+        data=setup.CannedReplyIn(
+            title="Дзвінок", shortcut="call", language="uk", body="Зателефонуйте +380 67 123 45 67"
+        ),
+    )
+    setup.delete_canned_reply(actor=actor, canned=reply)
+    assert _ticket_at(kyiv(2021, 1, 25, 9, 0)).sla_policy == policy
+    assert setup.delete_policy(actor=actor, policy=policy) is False
+    entries = list(
+        AuditEntry.objects.filter(action=AuditAction.SETTING, actor_user_id=taras.pk).order_by("seq")
+    )
+    assert AuditEntry.objects.get(detail__what="inbox.businesscalendar").detail["fields"]["hours"] == OFFICE
+    assert [(e.detail["what"], e.detail["change"]) for e in entries] == [
+        ("inbox.slapolicy", "created"),
+        ("inbox.slapolicy", "changed"),
+        ("inbox.cannedreply", "created"),
+        ("inbox.cannedreply", "deleted"),
+        ("inbox.slapolicy", "deactivated"),
+    ]
+    assert {e.actor for e in entries} == {str(taras)}
+    assert entries[0].detail["fields"]["first_response_minutes"] == 30
+    assert entries[0].detail["fields"]["calendar_id"] == office.pk
+    assert entries[1].detail["fields"] == {"first_response_minutes": [30, 15]}
+    # What a supervisor typed is kept masked, as everywhere else.
+    assert "123 45 67" not in entries[2].detail["fields"]["body"]
+    assert audit.verify_audit_chain(actor=Actor.system("tests")).intact
+    page = signed_in(ada).get("/privacy/audit/").content.decode()
+    assert f"Gold (inbox.slapolicy #{policy.pk}): changed · first_response_minutes" in page
 
 
 # --- routing rules ---------------------------------------------------------------------------------------
