@@ -23,7 +23,7 @@ SECTIONS = [
 ]
 # A section whose pages have a URL namespace to themselves is current on every page in it, not only on the
 # page its link opens (Customers and Duplicates share one, so they are current on their own page alone).
-OWN_NAMESPACES = {"helpdesk": "inbox_settings"}
+OWN_NAMESPACES = {"inbox": "inbox", "helpdesk": "inbox_settings"}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

@@ -281,7 +281,7 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
     if request.method == "POST":
         form = _posted(request.POST, data)
         try:
-            data = _policy_from_post(request.POST)
+            before, data = data, _policy_from_post(request.POST)
             if policy is None:
                 setup.create_policy(actor=actor, data=data)
             else:
@@ -290,7 +290,8 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
             errors = _field_errors(exc)
         else:
             message = _("SLA policy saved.")
-            if policy is not None:
+            moved = any(getattr(before, name) != getattr(data, name) for name in setup.POLICY_CLOCK_FIELDS)
+            if policy is not None and moved:
                 message = _("SLA policy saved; the clocks of its open tickets are being recomputed.")
             flash.success(request, message)
             return redirect("inbox_settings:policies")

@@ -788,6 +788,16 @@ def test_a_policy_form_keeps_what_was_typed_and_saves_with_its_calendar(
     )
     policy.refresh_from_db()
     assert policy.resolution_minutes == 480
+    # Saying "recomputed" only when what the policy counts changed.
+    renamed = client.post(
+        f"/inbox/settings/sla-policies/{policy.pk}/",
+        {**form, "name": "Терміново", "first_response_minutes": "30"},
+    )
+    assert "SLA policy saved." in client.get(renamed.url).content.decode()
+    faster = client.post(
+        f"/inbox/settings/sla-policies/{policy.pk}/", {**form, "first_response_minutes": "15"}
+    )
+    assert "clocks of its open tickets are being recomputed" in client.get(faster.url).content.decode()
 
 
 def test_routing_rules_and_canned_replies_through_their_forms(taras: User, support: Team) -> None:

@@ -342,3 +342,11 @@ def test_search_says_when_it_shows_only_the_newest_matches(
     page = signed_in(olena).get("/inbox/?q=лічильник").content.decode()
     assert "2 newest matching messages" in page
     assert find_tickets(Actor.of(olena), TicketFilters(q="жодного")).search == Matches([])
+
+
+def test_the_inbox_link_is_current_on_every_inbox_page(olena: User, maria: Customer) -> None:
+    ticket = _new_ticket(maria, "Де посилка")
+    current = 'href="/inbox/" aria-current="page">Inbox'
+    for url in ("/inbox/", f"/inbox/{ticket.pk}/", "/inbox/?view=mine"):
+        assert current in signed_in(olena).get(url).content.decode(), url
+    assert current not in signed_in(olena).get(f"/customers/{maria.pk}/").content.decode()
