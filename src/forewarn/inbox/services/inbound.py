@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
+
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
 from forewarn.inbox.services import assignment, sla
@@ -44,26 +46,35 @@ def record_inbound(
     address: str = "",
     at: datetime | None = None,
 ) -> Entry:
-    """The customer wrote: their words (masked) as an inbound entry; a ticket that waited opens again."""
-    fields = ["status", "last_inbound_at", "updated_at"]
-    ticket.last_inbound_at = ticket.updated_at = now
-    if ticket.status in REOPENED_BY_THE_CUSTOMER:
-        old, ticket.status = ticket.status, TicketStatus.OPEN  # the customer wrote again: theirs to answer
-        fields += sla.status_changed(ticket, old, now)
-    fields += sla.customer_wrote(ticket)
-    ticket.save(update_fields=sorted(set(fields)))
+    """The customer wrote: their words (masked) as an inbound entry; a ticket that waited opens again.
+
+    The ticket is read again under its row lock first: an agent's answer, a status change or the SLA
+    sweep may have changed it since the caller found it, and the clocks are worked out from what is
+    stored, not from that older copy."""
     masked_text, hidden = mask_text(text, "text")
     masked_html, hidden_html = mask_text(html, "html") if html else ("", [])
-    entry = Entry.objects.create(
-        ticket=ticket,
-        kind=EntryKind.INBOUND,
-        channel=channel,
-        text=masked_text,
-        html=masked_html,
-        provider_id=provider_id,
-        references=references or [],
-        address=address,
-        created_at=at or now,
-    )
-    store_values([("inbox.entry", entry.pk, ticket.customer_id, hidden + hidden_html)])
+    with transaction.atomic():
+        ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update(of=("self",)))
+        fields = ["status", "last_inbound_at", "updated_at"]
+        ticket.last_inbound_at = ticket.updated_at = now
+        if ticket.status in REOPENED_BY_THE_CUSTOMER:
+            old, ticket.status = (
+                ticket.status,
+                TicketStatus.OPEN,
+            )  # the customer wrote again: theirs to answer
+            fields += sla.status_changed(ticket, old, now)
+        fields += sla.customer_wrote(ticket)
+        ticket.save(update_fields=sorted(set(fields)))
+        entry = Entry.objects.create(
+            ticket=ticket,
+            kind=EntryKind.INBOUND,
+            channel=channel,
+            text=masked_text,
+            html=masked_html,
+            provider_id=provider_id,
+            references=references or [],
+            address=address,
+            created_at=at or now,
+        )
+        store_values([("inbox.entry", entry.pk, ticket.customer_id, hidden + hidden_html)])
     return entry

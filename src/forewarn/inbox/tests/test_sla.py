@@ -20,6 +20,7 @@ from forewarn.inbox.hours import Calendar, CalendarError, moved_workdays, parse_
 from forewarn.inbox.models import BusinessCalendar, Escalation, SlaPolicy, Ticket, TicketEvent, TicketStatus
 from forewarn.inbox.services import replies, report, sla
 from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.inbound import record_inbound
 from forewarn.inbox.services.tickets import TicketChange, update_ticket
 
 from .test_email import mail
@@ -297,6 +298,23 @@ def test_a_ticket_reopened_long_after_it_was_solved_goes_on_where_it_stopped(
     assert ticket.status == TicketStatus.OPEN
     assert ticket.resolution_breached_at is None
     assert ticket.resolution_due == kyiv(2021, 2, 1, 15, 0)  # the six working hours that were left
+
+
+def test_a_customer_writing_as_an_agent_solves_the_ticket_goes_by_what_is_stored(
+    policy: SlaPolicy, olena: User, maria: Customer
+) -> None:
+    stale = _ticket_at(kyiv(2021, 1, 25, 9, 0))  # found by a channel before the agent acted
+    ticket = Ticket.objects.get(pk=stale.pk)
+    with clock.frozen_at(kyiv(2021, 1, 25, 11, 0)):
+        replies.add_entry(actor=Actor.of(olena), ticket=ticket, text="Готово.")
+        update_ticket(actor=Actor.of(olena), ticket=ticket, change=TicketChange(status=TicketStatus.SOLVED))
+    with clock.frozen_at(kyiv(2021, 1, 25, 12, 0)):
+        record_inbound(stale, channel="email", text="А ще питання", now=clock.now())
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.OPEN  # opened again, with the clock that stood still going on
+    assert ticket.sla_paused_at is None
+    assert ticket.first_response_at == kyiv(2021, 1, 25, 11, 0)  # the answer given is not forgotten
+    assert ticket.resolution_due == kyiv(2021, 1, 25, 18, 0)  # six working hours left, from noon
 
 
 # --- recomputing running clocks after a policy or its calendar changed ----------------------------------
