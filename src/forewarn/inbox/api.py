@@ -81,15 +81,32 @@ class TicketFilters(Schema):
     tag: str = ""
     q: str = ""
     customer_id: int | None = None
+    deep: bool = Field(default=False, description="Search older conversations too, however many match")
     limit: int = 50
     offset: int = 0
 
 
-@router.get("/tickets", response=Page[TicketOut], summary="Tickets, most recently active first")
+class SearchOut(Schema):
+    older_skipped: bool = Field(
+        description="Only the newest conversations were searched (they hold enough); ask again with "
+        "deep=true to search the older ones too"
+    )
+    capped: bool = Field(
+        description=f"More than {ticket_service.SEARCH_LIMIT} entries matched; the tickets of the newest "
+        "are given"
+    )
+
+
+class TicketPage(Page[TicketOut]):
+    search: SearchOut | None = Field(default=None, description="What the search found; null without q")
+
+
+@router.get("/tickets", response=TicketPage, summary="Tickets, most recently active first")
 def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[str, Any]:
     chosen = filters.dict(exclude={"limit", "offset"})
-    rows = ticket_service.list_tickets(actor_of(request), ticket_service.TicketFilters(**chosen))
-    return paginate(rows, limit=filters.limit, offset=filters.offset, shape=lambda t: t)
+    found = ticket_service.find_tickets(actor_of(request), ticket_service.TicketFilters(**chosen))
+    page = paginate(found.rows, limit=filters.limit, offset=filters.offset, shape=lambda t: t)
+    return {**page, "search": found.search}
 
 
 class TicketChangeIn(Schema):

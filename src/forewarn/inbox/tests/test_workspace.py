@@ -296,7 +296,7 @@ def _meter_tickets(count: int) -> list[Ticket]:
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the two-step search is PostgreSQL's")
 def test_search_reads_older_entries_only_when_the_index_expects_few(
-    olena: User, maria: Customer, monkeypatch: pytest.MonkeyPatch
+    olena: User, maria: Customer, monkeypatch: pytest.MonkeyPatch, api_as: Callable[..., Any]
 ) -> None:
     tickets = _meter_tickets(5)
     monkeypatch.setattr(ticket_service, "RECENT_ENTRIES", 3)
@@ -322,6 +322,13 @@ def test_search_reads_older_entries_only_when_the_index_expects_few(
         [t.pk for t in reversed(tickets[1:])], capped=True
     )
     monkeypatch.setattr(ticket_service, "SEARCH_LIMIT", 200)
+    api = api_as(olena)
+    listed = api.get("/api/v1/tickets", q="лічильник").json()
+    assert listed["search"] == {"older_skipped": True, "capped": False}
+    assert [t["id"] for t in listed["items"]] == [t.pk for t in reversed(tickets[2:])]
+    everything = api.get("/api/v1/tickets", q="лічильник", deep="true").json()
+    assert (everything["count"], everything["search"]["older_skipped"]) == (5, False)
+    assert api.get("/api/v1/tickets").json()["search"] is None
     page = signed_in(olena).get("/inbox/?q=лічильник").content.decode()
     assert "Search older conversations too" in page
     assert "deep=1" in page
