@@ -193,6 +193,7 @@ def _clean_hours(errors: list[FieldError], week: dict[str, list[str]]) -> dict[s
     """The week as ``parse_hours`` reads it, written the same way every time (``09:00-18:00``), days in
     order; a day with no spans is closed and left out."""
     clean: dict[str, list[str]] = {}
+    seen: set[str] = set()
     before = len(errors)
     for name, spans in week.items():
         day = str(name).strip().lower()
@@ -206,6 +207,12 @@ def _clean_hours(errors: list[FieldError], week: dict[str, list[str]]) -> dict[s
                 )
             )
             continue
+        if day in seen:
+            errors.append(
+                FieldError(path, "weekday_repeated", _("“%(v)s” is given more than once.") % {"v": day})
+            )
+            continue
+        seen.add(day)
         texts = [str(span).strip() for span in spans if str(span).strip()]
         bad = False
         for i, text in enumerate(texts):

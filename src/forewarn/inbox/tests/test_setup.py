@@ -131,6 +131,7 @@ def test_a_calendar_that_makes_no_sense_is_refused_with_every_field_at_fault(
                     "wed": ["09:00-13:00", "12:00-18:00"],
                     "thu": ["nine to five"],
                     "funday": ["09:00-10:00"],
+                    "MON": ["10:00-11:00"],
                 },
                 closed_dates=["2026-12-31", "31.12.2026"],
             ),
@@ -143,6 +144,7 @@ def test_a_calendar_that_makes_no_sense_is_refused_with_every_field_at_fault(
         "hours.wed": "spans_overlap",
         "hours.thu.0": "span_invalid",
         "hours.funday": "not_a_weekday",
+        "hours.MON": "weekday_repeated",
         "closed_dates.1": "date_invalid",
     }
     assert BusinessCalendar.objects.count() == 1
