@@ -47,7 +47,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def open_page(browser: Browser, live_server: Any, transactional_db: None) -> Iterator[Callable[..., Page]]:
+def open_page(
+    browser: Browser, live_server: Any, transactional_db: None, audit_log_steps_aside: None
+) -> Iterator[Callable[..., Page]]:
     """``open_page()`` for a desktop window, ``open_page(PHONE)`` for a phone-sized one."""
     contexts = []
 
@@ -62,23 +64,6 @@ def open_page(browser: Browser, live_server: Any, transactional_db: None) -> Ite
     yield make
     for context in contexts:
         context.close()
-    _clear_audit_log_for_the_flush()
-
-
-def _clear_audit_log_for_the_flush() -> None:
-    """The database refuses to delete audit entries; on SQLite the test flush is a DELETE (on PostgreSQL a
-    TRUNCATE, which row triggers do not see), so here the guard steps aside for one statement."""
-    from django.db import connection  # noqa: PLC0415
-
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS privacy_auditentry_no_delete")
-        cursor.execute("DELETE FROM privacy_auditentry")
-        cursor.execute(
-            "CREATE TRIGGER privacy_auditentry_no_delete BEFORE DELETE ON privacy_auditentry "
-            "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
-        )
 
 
 @pytest.fixture

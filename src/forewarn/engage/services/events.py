@@ -40,6 +40,7 @@ from forewarn.engage.models import (
 )
 from forewarn.engage.services import triggers as trigger_service
 from forewarn.engage.services.planning import plan
+from forewarn.privacy.services import audit
 from forewarn.privacy.services.protect import Hidden, mask_payload, store_values
 
 MAX_BATCH = 1000
@@ -462,12 +463,19 @@ def configure_source(
     if errors:
         raise ValidationFailed(errors)
     source, created = EventSource.objects.get_or_create(slug=slug, defaults={"created_at": clock.now()})
+    before = audit.values_of(source, ["name", "unknown_customer"])
     source.name = name or source.name
     source.unknown_customer = unknown_customer
     secret = ""
     if new_secret or (created and not source.webhook_secret):
         secret = source.webhook_secret = secrets.token_urlsafe(32)
     source.save(update_fields=["name", "unknown_customer", "webhook_secret"])
+    # The secret itself never goes into the log: only that a new one was made.
+    values = {**audit.values_of(source, ["name", "unknown_customer"]), "new_webhook_secret": bool(secret)}
+    if created:
+        audit.record_setting(actor, source, "created", values)
+    else:
+        audit.record_setting(actor, source, "changed", values, {**before, "new_webhook_secret": False})
     return source, secret
 
 

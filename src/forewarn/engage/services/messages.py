@@ -27,6 +27,7 @@ from forewarn.customers.services.merging import surviving
 from forewarn.customers.services.profiles import ConsentIn, IdentityIn, ProfileIn, create_customer
 from forewarn.engage.models import FrequencyCap, Message, MessageStatus, Suppression, SuppressionScope
 from forewarn.engage.services.planning import compose
+from forewarn.privacy.services import audit
 
 UNSUBSCRIBE_SALT = "forewarn.unsubscribe"
 # An opt-out by reply (STOP) withdraws every topic a customer may refuse on that channel.
@@ -106,8 +107,16 @@ def replace_caps(*, actor: Actor, caps: list[dict[str, Any]]) -> list[FrequencyC
     ]
     if errors:
         raise ValidationFailed(errors)
+    before = [str(cap) + ("" if cap.active else " (off)") for cap in FrequencyCap.objects.all()]
     FrequencyCap.objects.all().delete()
-    return list(FrequencyCap.objects.bulk_create(FrequencyCap(**cap) for cap in caps))
+    made = list(FrequencyCap.objects.bulk_create(FrequencyCap(**cap) for cap in caps))
+    after = [str(cap) + ("" if cap.active else " (off)") for cap in sorted(made, key=_cap_order)]
+    audit.record_setting(actor, FrequencyCap, "changed", {"caps": after}, {"caps": before})
+    return made
+
+
+def _cap_order(cap: FrequencyCap) -> tuple[str, int]:
+    return (cap.topic, cap.window_hours)
 
 
 def add_suppression(

@@ -47,6 +47,7 @@ from forewarn.engage.services.planning import (
     risk_of,
 )
 from forewarn.engage.templating import check_template, render
+from forewarn.privacy.services import audit
 
 TRIGGER_FIELDS = (
     "name", "event_type", "conditions", "wait_seconds", "cancel_on_event", "cancel_match", "topic",
@@ -170,6 +171,7 @@ def create_trigger(*, actor: Actor, data: TriggerIn) -> Trigger:
             _("A trigger named “%(slug)s” exists already.") % {"slug": trigger.slug}, code="trigger_exists"
         ) from exc
     _replace_templates(trigger, data.templates)
+    audit.record_setting(actor, trigger, "created", _audited(data))
     return trigger
 
 
@@ -179,12 +181,28 @@ def update_trigger(*, actor: Actor, trigger: Trigger, data: TriggerIn) -> Trigge
     errors = _check_trigger(data)
     if errors:
         raise ValidationFailed(errors)
+    before = {**audit.values_of(trigger, TRIGGER_FIELDS), "templates": _templates_of(trigger)}
     for name in TRIGGER_FIELDS:
         setattr(trigger, name, getattr(data, name))
     trigger.updated_at = clock.now()
     trigger.save(update_fields=[*TRIGGER_FIELDS, "updated_at"])
     _replace_templates(trigger, data.templates)
+    audit.record_setting(actor, trigger, "changed", _audited(data), before)
     return trigger
+
+
+def _audited(data: TriggerIn) -> dict[str, Any]:
+    """A trigger's settings as the audit log compares them: its fields and its templates in order."""
+    values = {name: getattr(data, name) for name in TRIGGER_FIELDS}
+    return {**values, "templates": sorted(_template_key(t) for t in data.templates)}
+
+
+def _templates_of(trigger: Trigger) -> list[tuple[str, ...]]:
+    return sorted(_template_key(t) for t in trigger.templates.all())
+
+
+def _template_key(t: TemplateIn | MessageTemplate) -> tuple[str, ...]:
+    return (t.variant, t.channel, t.language, t.subject, t.body)
 
 
 def _replace_templates(trigger: Trigger, templates: list[TemplateIn]) -> None:

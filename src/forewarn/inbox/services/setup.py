@@ -40,8 +40,6 @@ from forewarn.inbox.models import BusinessCalendar, CannedReply, Priority, Routi
 from forewarn.inbox.services import sla
 from forewarn.inbox.services.canned import ATTRIBUTES as CANNED_ATTRIBUTES
 from forewarn.inbox.services.canned import VARIABLES as CANNED_VARIABLES
-from forewarn.privacy.detect import mask_text
-from forewarn.privacy.models import AuditAction
 from forewarn.privacy.services import audit
 
 M = TypeVar("M", bound=Model)
@@ -356,42 +354,6 @@ def _clean_calendar(data: CalendarIn, calendar: BusinessCalendar | None) -> dict
     return values
 
 
-def _plain(value: Any) -> Any:
-    """A value as the audit log keeps it: JSON, with personal values in text masked."""
-    if isinstance(value, str):
-        return mask_text(value)[0]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value if value is None or isinstance(value, bool | int | float) else str(value)
-
-
-def _audit(
-    actor: Actor,
-    row: Model,
-    change: str,
-    values: dict[str, Any] | None = None,
-    before: dict[str, Any] | None = None,
-) -> None:
-    """Record a change to a setting in the audit log: what (``inbox.slapolicy`` #id and its name), how
-    (created, changed, deactivated, deleted) and, field by field, the new value (and the old one)."""
-    fields: dict[str, Any] = {}
-    for name, new in (values or {}).items():
-        if before is None:
-            fields[name] = _plain(new)
-        elif before.get(name) != new:
-            fields[name] = [_plain(before.get(name)), _plain(new)]
-    if change == "changed" and not fields:
-        return
-    detail = {"what": row._meta.label_lower, "id": row.pk, "name": str(row)[:200], "change": change}
-    audit.record(AuditAction.SETTING, actor=actor, detail={**detail, "fields": fields})
-
-
-def _before(row: Model, values: dict[str, Any]) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in values}
-
-
 def _save(row: Model, values: dict[str, Any], *, creating: bool, unique_path: str, message: str) -> None:
     """Save the named fields; a unique value taken by a concurrent save is the field's error too."""
     for name, value in values.items():
@@ -412,7 +374,7 @@ def create_calendar(*, actor: Actor, data: CalendarIn) -> BusinessCalendar:
     calendar = BusinessCalendar()
     values = _clean_calendar(data, None)
     _save(calendar, values, creating=True, unique_path="name", message=_("Another calendar has this name."))
-    _audit(actor, calendar, "created", values)
+    audit.record_setting(actor, calendar, "created", values)
     return calendar
 
 
@@ -421,10 +383,10 @@ def update_calendar(*, actor: Actor, calendar: BusinessCalendar, data: CalendarI
     """Change a calendar; the tickets running under the policies that use it are recomputed."""
     actor.require(Perm.HELPDESK_MANAGE)
     values = _clean_calendar(data, calendar)
-    before = _before(calendar, values)
+    before = audit.values_of(calendar, values)
     moved = any(before[name] != values[name] for name in CALENDAR_CLOCK_FIELDS)
     _save(calendar, values, creating=False, unique_path="name", message=_("Another calendar has this name."))
-    _audit(actor, calendar, "changed", values, before)
+    audit.record_setting(actor, calendar, "changed", values, before)
     if moved:
         _recompute_later(list(SlaPolicy.objects.filter(calendar=calendar).values_list("pk", flat=True)))
     return calendar
@@ -447,7 +409,7 @@ def delete_calendar(*, actor: Actor, calendar: BusinessCalendar) -> None:
     )
     if names:
         raise _in_use(names)
-    _audit(actor, calendar, "deleted")
+    audit.record_setting(actor, calendar, "deleted")
     try:
         with transaction.atomic():
             calendar.delete()
@@ -550,7 +512,7 @@ def create_policy(*, actor: Actor, data: PolicyIn) -> SlaPolicy:
     values = _clean_policy(data)
     policy = SlaPolicy(**values)
     policy.save(force_insert=True)
-    _audit(actor, policy, "created", values)
+    audit.record_setting(actor, policy, "created", values)
     return policy
 
 
@@ -559,12 +521,12 @@ def update_policy(*, actor: Actor, policy: SlaPolicy, data: PolicyIn) -> SlaPoli
     """Change a policy; when what it counts changed, its running tickets are recomputed."""
     actor.require(Perm.HELPDESK_MANAGE)
     values = _clean_policy(data)
-    before = _before(policy, values)
+    before = audit.values_of(policy, values)
     moved = any(before[name] != values[name] for name in POLICY_CLOCK_FIELDS)
     for name, value in values.items():
         setattr(policy, name, value)
     policy.save(update_fields=[name.removesuffix("_id") for name in values])
-    _audit(actor, policy, "changed", values, before)
+    audit.record_setting(actor, policy, "changed", values, before)
     if moved:
         _recompute_later([policy.pk])
     return policy
@@ -579,10 +541,10 @@ def delete_policy(*, actor: Actor, policy: SlaPolicy) -> bool:
         if policy.active:
             policy.active = False
             policy.save(update_fields=["active"])
-            _audit(actor, policy, "deactivated")
+            audit.record_setting(actor, policy, "deactivated")
             _recompute_later([policy.pk])
         return False
-    _audit(actor, policy, "deleted")
+    audit.record_setting(actor, policy, "deleted")
     policy.delete()
     return True
 
@@ -642,7 +604,7 @@ def create_routing_rule(*, actor: Actor, data: RoutingRuleIn) -> RoutingRule:
     values = _clean_routing_rule(data)
     rule = RoutingRule(**values)
     rule.save(force_insert=True)
-    _audit(actor, rule, "created", values)
+    audit.record_setting(actor, rule, "created", values)
     return rule
 
 
@@ -650,18 +612,18 @@ def create_routing_rule(*, actor: Actor, data: RoutingRuleIn) -> RoutingRule:
 def update_routing_rule(*, actor: Actor, rule: RoutingRule, data: RoutingRuleIn) -> RoutingRule:
     actor.require(Perm.HELPDESK_MANAGE)
     values = _clean_routing_rule(data)
-    before = _before(rule, values)
+    before = audit.values_of(rule, values)
     for name, value in values.items():
         setattr(rule, name, value)
     rule.save(update_fields=[name.removesuffix("_id") for name in values])
-    _audit(actor, rule, "changed", values, before)
+    audit.record_setting(actor, rule, "changed", values, before)
     return rule
 
 
 @transaction.atomic
 def delete_routing_rule(*, actor: Actor, rule: RoutingRule) -> None:
     actor.require(Perm.HELPDESK_MANAGE)
-    _audit(actor, rule, "deleted")
+    audit.record_setting(actor, rule, "deleted")
     rule.delete()
 
 
@@ -812,7 +774,7 @@ def create_canned_reply(*, actor: Actor, data: CannedReplyIn) -> CannedReply:
         unique_path="shortcut",
         message=_("This language has a reply with this shortcut."),
     )
-    _audit(actor, canned, "created", values)
+    audit.record_setting(actor, canned, "created", values)
     return canned
 
 
@@ -820,7 +782,7 @@ def create_canned_reply(*, actor: Actor, data: CannedReplyIn) -> CannedReply:
 def update_canned_reply(*, actor: Actor, canned: CannedReply, data: CannedReplyIn) -> CannedReply:
     actor.require(Perm.HELPDESK_MANAGE)
     values = _clean_canned_reply(data, canned)
-    before = _before(canned, values)
+    before = audit.values_of(canned, values)
     _save(
         canned,
         values,
@@ -828,12 +790,12 @@ def update_canned_reply(*, actor: Actor, canned: CannedReply, data: CannedReplyI
         unique_path="shortcut",
         message=_("This language has a reply with this shortcut."),
     )
-    _audit(actor, canned, "changed", values, before)
+    audit.record_setting(actor, canned, "changed", values, before)
     return canned
 
 
 @transaction.atomic
 def delete_canned_reply(*, actor: Actor, canned: CannedReply) -> None:
     actor.require(Perm.HELPDESK_MANAGE)
-    _audit(actor, canned, "deleted")
+    audit.record_setting(actor, canned, "deleted")
     canned.delete()

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.privacy.detect import mask_text
-from forewarn.privacy.models import AuditEntry
+from forewarn.privacy.models import AuditAction, AuditEntry
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x466F7265  # "Fore": the advisory lock that orders appends on PostgreSQL
@@ -76,6 +76,49 @@ def record(
         entry.hash = _digest(entry)
         entry.save(force_insert=True)
     return entry
+
+
+def _plain(value: Any) -> Any:
+    """A value as the audit log keeps it: JSON, with personal values in text masked."""
+    if isinstance(value, str):
+        return mask_text(value)[0]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value if value is None or isinstance(value, bool | int | float) else str(value)
+
+
+def values_of(row: Model, names: Any) -> dict[str, Any]:
+    """The named fields of ``row`` as they are now: what ``record_setting`` compares a change with."""
+    return {name: getattr(row, name) for name in names}
+
+
+def record_setting(
+    actor: Actor,
+    row: Model | type[Model],
+    change: str,
+    values: dict[str, Any] | None = None,
+    before: dict[str, Any] | None = None,
+) -> None:
+    """Record a change to a setting: what (``inbox.slapolicy`` #id and its name; a model class for a
+    setting kept as a whole table, such as the frequency caps), how (created, changed, deactivated,
+    deleted, or a word of the caller's) and, field by field, the new value (and, given ``before``, the
+    old one beside it: only the fields that differ). A change that changed nothing is not recorded."""
+    fields: dict[str, Any] = {}
+    for name, new in (values or {}).items():
+        if before is None:
+            fields[name] = _plain(new)
+        elif before.get(name) != new:
+            fields[name] = [_plain(before.get(name)), _plain(new)]
+    if change == "changed" and not fields:
+        return
+    if isinstance(row, Model):
+        what, row_id, name = row._meta.label_lower, row.pk, str(row)[:200]
+    else:
+        what, row_id, name = row._meta.label_lower, None, str(row._meta.verbose_name_plural)
+    detail = {"what": what, "id": row_id, "name": name, "change": change}
+    record(AuditAction.SETTING, actor=actor, detail={**detail, "fields": fields})
 
 
 def audit_entries_for(actor: Actor) -> QuerySet[AuditEntry]:
