@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
@@ -23,6 +25,22 @@ TOKEN_PREFIX = "fw_"  # noqa: S105 - a marker that makes leaked tokens easy to s
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# Who hears that staff or tokens changed (the audit log, in privacy's AppConfig.ready): accounts sits
+# below every other app and imports none of them. A listener gets the actor, the row, what happened
+# (created, revoked) and the fields worth keeping; never a secret or a password.
+CHANGE_LISTENERS: list[Callable[[Actor, Model, str, dict[str, Any]], object]] = []
+
+
+def listen_to_changes(listener: Callable[[Actor, Model, str, dict[str, Any]], object]) -> None:
+    if listener not in CHANGE_LISTENERS:
+        CHANGE_LISTENERS.append(listener)
+
+
+def _changed(actor: Actor, row: Model, change: str, fields: dict[str, Any]) -> None:
+    for listener in CHANGE_LISTENERS:
+        listener(actor, row, change, fields)
 
 
 @transaction.atomic
@@ -63,6 +81,7 @@ def create_staff_user(
     for name in teams or []:
         team, _created = Team.objects.get_or_create(name=name)
         user.teams.add(team)
+    _changed(actor, user, "created", {"username": username, "role": role, "teams": sorted(teams or [])})
     return user
 
 
@@ -107,6 +126,7 @@ def issue_token(
         scopes=chosen,
         expires_at=expires_at,
     )
+    _changed(actor, token, "created", {"user": user.username, "scopes": chosen, "expires_at": expires_at})
     return token, secret
 
 
@@ -153,3 +173,4 @@ def revoke_token(*, actor: Actor, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         token.save(update_fields=["revoked_at"])
+        _changed(actor, token, "revoked", {"user": token.user.username})
