@@ -192,7 +192,11 @@ def list_policies(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any
     return paginate(rows, limit=page.limit, offset=page.offset, shape=lambda p: p)
 
 
-@router.post("/inbox/sla-policies", response={201: PolicyOut}, summary="Create an SLA policy")
+@router.post(
+    "/inbox/sla-policies",
+    response={201: PolicyOut},
+    summary="Create an SLA policy (the running tickets it matches are recomputed)",
+)
 def create_policy(
     request: HttpRequest,
     payload: PolicyIn,
@@ -216,7 +220,7 @@ def read_policy(request: HttpRequest, policy_id: int) -> SlaPolicy:
 @router.patch(
     "/inbox/sla-policies/{policy_id}",
     response=PolicyOut,
-    summary="Change an SLA policy (the clocks of its running tickets are recomputed)",
+    summary="Change an SLA policy (the running tickets it governs or matches are recomputed)",
 )
 def change_policy(request: HttpRequest, policy_id: int, payload: PolicyPatch) -> SlaPolicy:
     actor = actor_of(request)

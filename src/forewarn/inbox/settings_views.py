@@ -291,8 +291,11 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
         else:
             message = _("SLA policy saved.")
             moved = any(getattr(before, name) != getattr(data, name) for name in setup.POLICY_CLOCK_FIELDS)
-            if policy is not None and moved:
-                message = _("SLA policy saved; the clocks of its open tickets are being recomputed.")
+            if data.active if policy is None else moved:
+                message = _(
+                    "SLA policy saved; the clocks of the open tickets it governs or matches are being "
+                    "recomputed."
+                )
             flash.success(request, message)
             return redirect("inbox_settings:policies")
     context = {

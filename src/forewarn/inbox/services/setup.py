@@ -5,8 +5,9 @@ Every part is checked here, each bad field reported at once with its path (``hou
 ``closed_dates.2``), so the API, the settings pages and the CLI refuse the same things in the same words.
 A saved calendar can always be counted in (it has working time, and every policy that uses it meets its
 targets within the ten years ``hours`` looks ahead), so nothing a supervisor saves can stop a ticket
-arriving later. Changing how a policy or a calendar counts recomputes the clocks of the tickets still
-running under it, in a background job enqueued in the same transaction (``sla.recompute_running``).
+arriving later. A new policy, or a change to how a policy or a calendar counts, recomputes the clocks of
+the running tickets it governs or matches, in a background job enqueued in the same transaction
+(``sla.recompute_running``).
 
 A policy that tickets refer to (the SLA report names it) is deactivated rather than deleted; a calendar
 that policies use is not deleted at all. Every change goes into the audit log (action ``setting``), with
@@ -507,18 +508,22 @@ def _clean_policy(data: PolicyIn) -> dict[str, Any]:
 
 @transaction.atomic
 def create_policy(*, actor: Actor, data: PolicyIn) -> SlaPolicy:
-    """A new policy applies to tickets from their next change on (new tickets at once)."""
+    """A new policy: new tickets get it when it comes first for them; so do the running tickets it
+    matches, recomputed by a worker (``sla.recompute_running``)."""
     actor.require(Perm.HELPDESK_MANAGE)
     values = _clean_policy(data)
     policy = SlaPolicy(**values)
     policy.save(force_insert=True)
     audit.record_setting(actor, policy, "created", values)
+    if policy.active:
+        _recompute_later([policy.pk])
     return policy
 
 
 @transaction.atomic
 def update_policy(*, actor: Actor, policy: SlaPolicy, data: PolicyIn) -> SlaPolicy:
-    """Change a policy; when what it counts changed, its running tickets are recomputed."""
+    """Change a policy; when what it counts or matches changed, the running tickets it governs or now
+    matches are recomputed."""
     actor.require(Perm.HELPDESK_MANAGE)
     values = _clean_policy(data)
     before = audit.values_of(policy, values)

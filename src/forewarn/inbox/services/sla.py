@@ -19,8 +19,10 @@ reads only what is due, through partial indexes, and records once each:
 - head office, when a customer's message waited ``head_office_after_days`` working days without an answer
   (escalation level 2), whatever the clocks say.
 
-When a policy or its calendar changes, ``recompute_running`` sets the clocks of the tickets still running
-under it again at once (in batches, each under the rows' locks), instead of at each ticket's next change.
+When a policy or its calendar changes, or a policy is added, ``recompute_running`` sets the clocks of the
+tickets it may govern again at once (in batches, each under the rows' locks), instead of at each ticket's
+next change: those running under it, and, while it is active, those its conditions match (it may come
+before their policy now).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from forewarn.core import clock
+from forewarn.customers.models import Customer
 from forewarn.inbox.hours import Calendar, moved_workdays, parse_hours, public_holidays
 from forewarn.inbox.models import (
     BusinessCalendar,
@@ -188,26 +191,42 @@ def status_changed(ticket: Ticket, old: str, now: datetime) -> list[str]:
 RECOMPUTE_BATCH = 500
 
 
-def recompute_running(policy: SlaPolicy, *, batch_size: int = RECOMPUTE_BATCH) -> int:
-    """Set the clocks of the tickets still running under ``policy`` again, as their next change would
-    (``start_clocks``): after the policy or its calendar changed. Returns how many tickets' clocks moved.
+def governed_by(policy: SlaPolicy) -> Q:
+    """The tickets ``policy`` may set the clocks of: those under it, and, while it is active, those its
+    priority, channel and segment match (whichever policy they are under now)."""
+    under = Q(sla_policy_id=policy.pk)
+    if not policy.active:
+        return under
+    matched = Q()
+    if policy.priority:
+        matched &= Q(priority=policy.priority)
+    if policy.channel:
+        matched &= Q(channel=policy.channel)
+    if policy.segment_id is not None:
+        members = Customer.segments.through.objects.filter(segment_id=policy.segment_id)
+        matched &= Q(customer_id__in=members.values("customer_id"))
+    return under | matched
 
-    A ticket may move to another policy (this one no longer matches it, or was deactivated). Breaches
+
+def recompute_running(policy: SlaPolicy, *, batch_size: int = RECOMPUTE_BATCH) -> int:
+    """Set the clocks of the running tickets ``policy`` may govern (``governed_by``) again, as their next
+    change would (``start_clocks``): after the policy or its calendar changed, or it was added. Returns
+    how many tickets' clocks moved.
+
+    A ticket may move to another policy (this one no longer matches it, or was deactivated), or to this
+    one (it matches, and comes first now: a new policy, a lower rank, wider conditions). Breaches
     already recorded stay recorded, and so does an escalation; a due moment now in the past is recorded
     as missed by the next sweep. A warning already given for a due moment is not given again; a clock
     whose due moment moved is warned of anew. Tickets are read in ``batch_size`` batches by id, each
     batch locked, checked again and written in one transaction, so answers arriving meanwhile win."""
-    changed, after = 0, 0
+    changed, after, scope = 0, 0, governed_by(policy)
     while True:
         ids = list(
-            _open()
-            .filter(sla_policy_id=policy.pk, pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
+            _open().filter(scope, pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size]
         )
         if not ids:
             return changed
-        changed += _recompute_batch(ids, policy.pk)
+        changed += _recompute_batch(ids, scope)
         after = ids[-1]
 
 
@@ -219,13 +238,13 @@ def recompute_policies(policy_ids: Iterable[int], *, batch_size: int = RECOMPUTE
     )
 
 
-def _recompute_batch(ids: list[int], policy_id: int) -> int:
+def _recompute_batch(ids: list[int], scope: Q) -> int:
     with transaction.atomic():
         policies = active_policies()
         tickets = list(
             _open()
             .select_for_update(of=("self",))
-            .filter(pk__in=ids, sla_policy_id=policy_id)
+            .filter(scope, pk__in=ids)
             .select_related("customer")
             .prefetch_related("customer__segments")
             .order_by("pk")

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Q
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -338,9 +339,9 @@ def test_a_changed_policy_recomputes_the_clocks_of_its_running_tickets_batch_by_
     batches: list[int] = []
     real_batch = sla._recompute_batch
 
-    def spy(ids: list[int], policy_id: int) -> int:
+    def spy(ids: list[int], scope: Q) -> int:
         batches.append(len(ids))
-        return real_batch(ids, policy_id)
+        return real_batch(ids, scope)
 
     monkeypatch.setattr(sla, "_recompute_batch", spy)
     SlaPolicy.objects.filter(pk=policy.pk).update(first_response_minutes=120, resolution_minutes=600)
@@ -415,6 +416,39 @@ def test_a_deactivated_policy_hands_its_running_tickets_to_the_next_that_matches
     ticket.refresh_from_db()
     assert ticket.sla_policy == around_the_clock
     assert ticket.first_response_due == kyiv(2021, 1, 22, 18, 0)  # every minute counts
+
+
+def test_a_new_policy_takes_the_running_tickets_it_matches_and_comes_first_for(
+    policy: SlaPolicy, maria: Customer, oleh: Customer
+) -> None:
+    vip = Segment.objects.create(slug="vip", name="VIP")
+    oleh.segments.add(vip)
+    Identity.objects.create(customer=oleh, kind="email", value="oleh@example.com", created_at=oleh.created_at)
+    ordinary = _ticket_at(kyiv(2021, 1, 25, 9, 0))  # first response due 10:00 under the standard policy
+    with clock.frozen_at(kyiv(2021, 1, 25, 9, 0)):
+        received = receive_email(mail(sender="oleh@example.com", subject="Рахунок").as_bytes())
+    special = Ticket.objects.get(pk=received.ticket_id)
+    assert special.sla_policy == policy
+    faster = SlaPolicy.objects.create(
+        name="VIP", rank=10, segment=vip, first_response_minutes=15, resolution_minutes=120
+    )
+    assert set(Ticket.objects.filter(sla.governed_by(faster)).values_list("pk", flat=True)) == {special.pk}
+    with clock.frozen_at(kyiv(2021, 1, 25, 9, 5)):
+        assert sla.recompute_running(faster) == 1
+    special.refresh_from_db()
+    ordinary.refresh_from_db()
+    assert special.sla_policy == faster
+    assert special.first_response_due == kyiv(2021, 1, 25, 9, 15)  # counted from when it opened
+    assert ordinary.sla_policy == policy
+    assert ordinary.first_response_due == kyiv(2021, 1, 25, 10, 0)
+    # An inactive policy governs only what it held: it takes nothing, and what it held goes back.
+    SlaPolicy.objects.filter(pk=faster.pk).update(active=False)
+    faster.refresh_from_db()
+    assert set(Ticket.objects.filter(sla.governed_by(faster)).values_list("pk", flat=True)) == {special.pk}
+    with clock.frozen_at(kyiv(2021, 1, 25, 9, 6)):
+        assert sla.recompute_running(faster) == 1
+    special.refresh_from_db()
+    assert (special.sla_policy, special.first_response_due) == (policy, kyiv(2021, 1, 25, 10, 0))
 
 
 def test_a_changed_calendar_moves_the_due_times_of_tickets_counted_in_it(
