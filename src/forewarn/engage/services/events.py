@@ -463,7 +463,8 @@ def configure_source(
     if errors:
         raise ValidationFailed(errors)
     source, created = EventSource.objects.get_or_create(slug=slug, defaults={"created_at": clock.now()})
-    before = audit.values_of(source, ["name", "unknown_customer"])
+    audited = ("name", "unknown_customer")
+    before = audit.values_of(source, audited)
     source.name = name or source.name
     source.unknown_customer = unknown_customer
     secret = ""
@@ -471,7 +472,7 @@ def configure_source(
         secret = source.webhook_secret = secrets.token_urlsafe(32)
     source.save(update_fields=["name", "unknown_customer", "webhook_secret"])
     # The secret itself never goes into the log: only that a new one was made.
-    values = {**audit.values_of(source, ["name", "unknown_customer"]), "new_webhook_secret": bool(secret)}
+    values = {**audit.values_of(source, audited), "new_webhook_secret": bool(secret)}
     if created:
         audit.record_setting(actor, source, "created", values)
     else:

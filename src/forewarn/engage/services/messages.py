@@ -107,16 +107,16 @@ def replace_caps(*, actor: Actor, caps: list[dict[str, Any]]) -> list[FrequencyC
     ]
     if errors:
         raise ValidationFailed(errors)
-    before = [str(cap) + ("" if cap.active else " (off)") for cap in FrequencyCap.objects.all()]
+    before = _caps_as_text()
     FrequencyCap.objects.all().delete()
     made = list(FrequencyCap.objects.bulk_create(FrequencyCap(**cap) for cap in caps))
-    after = [str(cap) + ("" if cap.active else " (off)") for cap in sorted(made, key=_cap_order)]
-    audit.record_setting(actor, FrequencyCap, "changed", {"caps": after}, {"caps": before})
+    audit.record_setting(actor, FrequencyCap, "changed", {"caps": _caps_as_text()}, {"caps": before})
     return made
 
 
-def _cap_order(cap: FrequencyCap) -> tuple[str, int]:
-    return (cap.topic, cap.window_hours)
+def _caps_as_text() -> list[str]:
+    """The caps as the audit log keeps them, in their own order: ``marketing: 1/24h (off)``."""
+    return [str(cap) + ("" if cap.active else " (off)") for cap in FrequencyCap.objects.all()]
 
 
 def add_suppression(
