@@ -33,6 +33,12 @@ class Actor:
         """Forewarn itself: the CLI run by an operator, background jobs, the demo loader."""
         return cls(user=None, permissions=ALL_PERMISSIONS, label=label)
 
+    @classmethod
+    def machine(cls, label: str, *permissions: str) -> Actor:
+        """A part of Forewarn that acts on its own (intake, a webhook) with exactly the permissions its
+        work needs, so a bug there cannot do what an operator could."""
+        return cls(user=None, permissions=frozenset(permissions), label=label)
+
     @property
     def user_id(self) -> int | None:
         return self.user.pk if self.user is not None else None

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field
 
 from forewarn.accounts import services
 from forewarn.accounts.models import ApiToken
-from forewarn.core.api import InputSchema, actor_of
+from forewarn.core.api import NOT_REPLAYED, InputSchema, actor_of
 
 router = Router(tags=["staff"])
 
@@ -63,7 +63,12 @@ def list_tokens(request: HttpRequest) -> list[ApiToken]:
     return list(services.tokens_of(actor_of(request)))
 
 
-@router.post("/tokens", response={201: NewTokenOut}, summary="Issue a token (the secret is shown once)")
+@router.post(
+    "/tokens",
+    response={201: NewTokenOut},
+    summary="Issue a token (the secret is shown once)",
+    openapi_extra=NOT_REPLAYED,  # a secret is never stored to be shown again
+)
 def create_token(request: HttpRequest, payload: TokenIn) -> Status[dict[str, Any]]:
     actor = actor_of(request)
     assert actor.user is not None

@@ -67,6 +67,11 @@ class CallbackEvent:
     in_reply_to: str = ""
     # A failed receipt: why, as the provider put it (Twilio's ErrorCode, Viber's description).
     reason: str = ""
+    # Who wrote, as the provider names them: a name and a language code for a new profile, and a
+    # second handle a profile may hold instead of the address (a Telegram user name, "@name").
+    name: str = ""
+    language: str = ""
+    username: str = ""
 
 
 class CallbackError(Exception):
@@ -289,6 +294,9 @@ def _telegram_message(channel: str, update: dict[str, Any]) -> CallbackEvent:
     in_reply_to = ""
     if isinstance(replied, dict) and replied.get("message_id") is not None:
         in_reply_to = f"{chat_id}:{replied['message_id']}"
+    sender: dict[str, Any] = message["from"] if isinstance(message.get("from"), dict) else {}
+    name = " ".join(str(sender.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+    username = str(sender.get("username") or "").strip()
     return CallbackEvent(
         kind=CallbackKind.OPT_OUT if command == "/stop" or is_opt_out(text) else CallbackKind.REPLY,
         provider="telegram",
@@ -299,6 +307,9 @@ def _telegram_message(channel: str, update: dict[str, Any]) -> CallbackEvent:
         occurred_at=_from_epoch(message.get("date")),
         raw=update,
         in_reply_to=in_reply_to,
+        name=name,
+        language=str(sender.get("language_code") or "")[:2],
+        username=f"@{username}" if username else "",
     )
 
 
@@ -371,6 +382,8 @@ def _parse_viber(url: str, headers: dict[str, str], body: bytes) -> list[Callbac
                 occurred_at=occurred_at,
                 raw=event,
                 in_reply_to=str(message.get("tracking_data") or ""),
+                name=str(sender.get("name") or "")[:200],
+                language=str(sender.get("language") or "")[:2],
             )
         ]
     if name == "unsubscribed":

@@ -7,11 +7,14 @@ session cookie with a CSRF token. Either way the handler receives ``request.auth
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -24,6 +27,7 @@ from pydantic_core import PydanticCustomError
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.accounts.services import authenticate_token
+from forewarn.core import idempotency
 from forewarn.core.errors import FieldError, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +59,30 @@ class StaffSession(SessionAuth):
         return None
 
 
-api = NinjaAPI(
+class ForewarnAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        """The schema, with the ``Idempotency-Key`` header that every POST honours (``replay_posts``)."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema.get("paths", {}).values():
+            post = operations.get("post")
+            if post is None or post.get("x-idempotent") is False:
+                continue
+            parameters = post.setdefault("parameters", [])
+            if not any(p.get("name") == idempotency.HEADER for p in parameters):
+                parameters.append(IDEMPOTENCY_PARAMETER)
+        return schema
+
+
+IDEMPOTENCY_PARAMETER = {
+    "in": "header",
+    "name": idempotency.HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
+    "description": "Sent again with the same request, the first answer comes back and nothing changes",
+}
+
+
+api = ForewarnAPI(
     title="Forewarn API",
     version="1",
     description=(
@@ -174,6 +201,81 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("API error on %s %s", request.method, request.path)
     message = repr(exc) if settings.DEBUG else _("Something went wrong on our side; it was logged.")
     return error_response(request, 500, "internal_error", message)
+
+
+# --- one Idempotency-Key for every POST ----------------------------------------------------------------
+
+# A POST whose answer must never be stored (a token's secret, a personal value in the clear) says so with
+# ``openapi_extra=NOT_REPLAYED``: it ignores the header, and the schema does not offer it.
+NOT_REPLAYED = {"x-idempotent": False}
+ONCE = "forewarn.idempotent"  # set while a POST with a key runs; the handler's wrapper leaves its claim
+CLAIM = "forewarn.idempotency_claim"
+
+
+def _replay_response(request: HttpRequest, stored: tuple[int, Any]) -> HttpResponse:
+    status, body = stored
+    response = api.create_response(request, body, status=status)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def replay_posts(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Around a whole POST with an ``Idempotency-Key``: one transaction holds the change and its stored
+    answer; an answer that is not a success keeps nothing (all of the change, or none of it)."""
+    operation = getattr(run, "__self__", None)
+    extra = getattr(operation, "openapi_extra", None) or {}
+    if "POST" not in getattr(operation, "methods", ["POST"]) or extra.get("x-idempotent") is False:
+        return run
+
+    @functools.wraps(run)
+    def once(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST" or not request.headers.get(idempotency.HEADER):
+            return run(request, *args, **kwargs)
+        request.META[ONCE] = True
+        claim: idempotency.Claim | None = None
+        try:
+            with transaction.atomic():
+                response = run(request, *args, **kwargs)
+                claim = request.META.pop(CLAIM, None)
+                if claim is not None:
+                    if 200 <= response.status_code < 300:
+                        body = json.loads(response.content) if response.content else None
+                        idempotency.keep_answer(claim, response.status_code, body)
+                    else:
+                        transaction.set_rollback(True)
+        except IntegrityError:  # the same key, answered a moment ago by a racing twin
+            stored = idempotency.stored_answer(claim) if claim is not None else None
+            if stored is None:
+                raise
+            return _replay_response(request, stored)
+        return response
+
+    return once
+
+
+def claim_key(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Around the handler of such a POST, once the client is known: the stored answer to a repeated key,
+    or the claim ``replay_posts`` keeps the answer under."""
+
+    @functools.wraps(handler)
+    def claimed(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        actor = getattr(request, "auth", None)
+        if not request.META.get(ONCE) or not isinstance(actor, Actor):  # a signed webhook has its own
+            return handler(request, *args, **kwargs)
+        key = request.headers.get(idempotency.HEADER, "")
+        claim = idempotency.claim_for(request, owner=actor.key, key=key)
+        stored = idempotency.stored_answer(claim)
+        if stored is not None:
+            return _replay_response(request, stored)
+        request.META[CLAIM] = claim
+        return handler(request, *args, **kwargs)
+
+    return claimed
+
+
+# ninja's names: "view" wraps the whole request (before authentication), "operation" the handler itself.
+api.add_decorator(replay_posts, mode="view")
+api.add_decorator(claim_key, mode="operation")
 
 
 def actor_of(request: HttpRequest) -> Actor:

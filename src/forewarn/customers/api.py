@@ -6,13 +6,12 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import File, Header, Query, Router, Schema, Status
+from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
 from forewarn.accounts.roles import Perm
 from forewarn.core.api import InputSchema, Page, actor_of, paginate
-from forewarn.core.idempotency import run_idempotent
 from forewarn.customers.models import (
     Consent,
     ConsentChange,
@@ -271,26 +270,16 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
 
 
 @router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
-def create_customer(
-    request: HttpRequest,
-    payload: CustomerIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> Status[Any]:
+def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[Any]:
     actor = actor_of(request)
     body = payload.model_dump()
-
-    def operation() -> tuple[int, Any]:
-        data = svc.ProfileIn(
-            **{k: v for k, v in body.items() if k not in {"identities", "consents"}},
-            identities=[svc.IdentityIn(**i) for i in body["identities"]],
-            consents=[svc.ConsentIn(**c) for c in body["consents"]],
-        )
-        customer = svc.create_customer(actor=actor, data=data, source="api")
-        shaped = CustomerOut.model_validate(shape_customer(svc.get_customer_for(actor, customer.pk)))
-        return 201, shaped.model_dump(mode="json")
-
-    status, answer = run_idempotent(owner=actor.key, key=idempotency_key, payload=body, operation=operation)
-    return Status(status, answer)
+    data = svc.ProfileIn(
+        **{k: v for k, v in body.items() if k not in {"identities", "consents"}},
+        identities=[svc.IdentityIn(**i) for i in body["identities"]],
+        consents=[svc.ConsentIn(**c) for c in body["consents"]],
+    )
+    customer = svc.create_customer(actor=actor, data=data, source="api")
+    return Status(201, shape_customer(svc.get_customer_for(actor, customer.pk)))
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut, summary="Read one customer")

@@ -431,22 +431,10 @@ def shape_incident(incident: Incident) -> dict[str, Any]:
 
 
 @router.post("/incidents", response={201: IncidentOut}, summary="Declare an incident and tell those affected")
-def declare_incident(
-    request: HttpRequest,
-    payload: IncidentIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> Status[Any]:
-    from forewarn.core.idempotency import run_idempotent  # noqa: PLC0415
-
-    actor = actor_of(request)
-    body = payload.model_dump()
-
-    def operation() -> tuple[int, Any]:
-        incident = incident_service.declare_incident(actor=actor, data=incident_service.IncidentIn(**body))
-        return 201, IncidentOut.model_validate(shape_incident(incident)).model_dump(mode="json")
-
-    status, answer = run_idempotent(owner=actor.key, key=idempotency_key, payload=body, operation=operation)
-    return Status(status, answer)
+def declare_incident(request: HttpRequest, payload: IncidentIn) -> Status[Any]:
+    data = incident_service.IncidentIn(**payload.model_dump())
+    incident = incident_service.declare_incident(actor=actor_of(request), data=data)
+    return Status(201, shape_incident(incident))
 
 
 @router.get("/incidents", response=list[IncidentOut], summary="Incidents, newest first")

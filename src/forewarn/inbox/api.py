@@ -9,12 +9,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from forewarn.accounts.models import User
 from forewarn.accounts.roles import Perm
 from forewarn.core.api import Page, actor_of, paginate
 from forewarn.core.errors import ValidationFailed
 from forewarn.inbox.models import Ticket
-from forewarn.inbox.services import assignment, calls, replies, report
+from forewarn.inbox.services import calls, replies, report
 from forewarn.inbox.services import email as email_service
 from forewarn.inbox.services import tickets as ticket_service
 
@@ -124,20 +123,8 @@ class TicketChangeIn(Schema):
 def change_ticket(request: HttpRequest, ticket_id: int, body: TicketChangeIn) -> Ticket:
     actor = actor_of(request)
     ticket = ticket_service.get_ticket_for(actor, ticket_id)
-    change = ticket_service.TicketChange(
-        status=body.status,
-        priority=body.priority,
-        tags=body.tags,
-        custom_fields=body.custom_fields,
-        incident_id=body.incident_id,
-    )
-    ticket = ticket_service.update_ticket(actor=actor, ticket=ticket, change=change)
-    if body.assignee_id is not None:
-        to = User.objects.filter(pk=body.assignee_id).first() if body.assignee_id else None
-        if body.assignee_id and to is None:
-            raise ValidationFailed.single("assignee_id", "user_not_found", _("No such member of staff."))
-        ticket = assignment.assign(actor=actor, ticket=ticket, to=to)
-    return ticket
+    change = ticket_service.TicketChange(**body.dict())
+    return ticket_service.update_ticket(actor=actor, ticket=ticket, change=change)
 
 
 class EntryIn(Schema):
@@ -208,7 +195,7 @@ def receive_email(request: HttpRequest) -> email_service.Received:
     actor_of(request).require(Perm.EVENTS_SEND)
     if not request.body:
         raise ValidationFailed.single("body", "required", _("Send the message itself as the request body."))
-    return email_service.receive_email(request.body)
+    return email_service.receive_email(request.body, provider="gateway")
 
 
 class CallIn(Schema):

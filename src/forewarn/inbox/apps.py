@@ -13,10 +13,10 @@ class InboxConfig(AppConfig):
 
         register(HOLDER)
 
-        from forewarn.engage.services.messages import listen_to_replies  # noqa: PLC0415
-        from forewarn.inbox.services.messaging import file_reply  # noqa: PLC0415
+        from forewarn.engage.services.intake import file_with  # noqa: PLC0415
+        from forewarn.inbox.services.intake import file_inbound  # noqa: PLC0415
 
-        listen_to_replies(file_reply)
+        file_with(file_inbound)
 
         from forewarn.core.periodic import every  # noqa: PLC0415
         from forewarn.inbox.services import assignment, limits, sla  # noqa: PLC0415

@@ -71,7 +71,7 @@ def poll_once(config: ImapSettings, *, opener: Callable[[ImapSettings], Any] = c
                 continue
             result.seen += 1
             try:
-                received = receive_email(raw)
+                received = receive_email(raw, provider="imap")
             except ServiceError as exc:
                 log.warning("IMAP message %s refused: %s", uid.decode(), exc.code)
                 result.refused += 1

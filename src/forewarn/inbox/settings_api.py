@@ -11,11 +11,10 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Header, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from forewarn.core.api import InputSchema, Page, actor_of, paginate
 from forewarn.core.errors import FieldError, ValidationFailed
-from forewarn.core.idempotency import run_idempotent
 from forewarn.inbox.models import BusinessCalendar, CannedReply, RoutingRule, SlaPolicy
 from forewarn.inbox.services import setup
 
@@ -34,18 +33,6 @@ def _patched(current: D, changes: dict[str, Any], nullable: frozenset[str] = fro
     if nulls:
         raise ValidationFailed([FieldError(name, "null", _("This field cannot be null.")) for name in nulls])
     return replace(current, **changes)  # type: ignore[type-var]
-
-
-def _created(
-    request: HttpRequest, key: str | None, body: dict[str, Any], make: Any, shape: type[Schema]
-) -> Status[Any]:
-    actor = actor_of(request)
-
-    def operation() -> tuple[int, Any]:
-        return 201, shape.model_validate(make(actor)).model_dump(mode="json")
-
-    status, answer = run_idempotent(owner=actor.key, key=key, payload=body, operation=operation)
-    return Status(status, answer)
 
 
 # --- business calendars --------------------------------------------------------------------------------
@@ -83,9 +70,7 @@ class CalendarOut(Schema):
     policy_ids: list[int]  # the SLA policies that count in it
 
     @staticmethod
-    def resolve_policy_ids(obj: BusinessCalendar | dict[str, Any]) -> list[int]:
-        if isinstance(obj, dict):  # a create's answer as stored, to replay for its Idempotency-Key
-            return list(obj["policy_ids"])
+    def resolve_policy_ids(obj: BusinessCalendar) -> list[int]:
         return sorted(p.pk for p in obj.slapolicy_set.all())
 
 
@@ -96,19 +81,9 @@ def list_calendars(request: HttpRequest, page: Query[PageQuery]) -> dict[str, An
 
 
 @router.post("/inbox/calendars", response={201: CalendarOut}, summary="Create a business calendar")
-def create_calendar(
-    request: HttpRequest,
-    payload: CalendarIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> Status[Any]:
-    body = payload.model_dump()
-    return _created(
-        request,
-        idempotency_key,
-        body,
-        lambda actor: setup.create_calendar(actor=actor, data=setup.CalendarIn(**body)),
-        CalendarOut,
-    )
+def create_calendar(request: HttpRequest, payload: CalendarIn) -> Status[Any]:
+    data = setup.CalendarIn(**payload.model_dump())
+    return Status(201, setup.create_calendar(actor=actor_of(request), data=data))
 
 
 @router.get("/inbox/calendars/{calendar_id}", response=CalendarOut, summary="One business calendar")
@@ -197,19 +172,9 @@ def list_policies(request: HttpRequest, page: Query[PageQuery]) -> dict[str, Any
     response={201: PolicyOut},
     summary="Create an SLA policy (the running tickets it matches are recomputed)",
 )
-def create_policy(
-    request: HttpRequest,
-    payload: PolicyIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> Status[Any]:
-    body = payload.model_dump()
-    return _created(
-        request,
-        idempotency_key,
-        body,
-        lambda actor: setup.create_policy(actor=actor, data=setup.PolicyIn(**body)),
-        PolicyOut,
-    )
+def create_policy(request: HttpRequest, payload: PolicyIn) -> Status[Any]:
+    data = setup.PolicyIn(**payload.model_dump())
+    return Status(201, setup.create_policy(actor=actor_of(request), data=data))
 
 
 @router.get("/inbox/sla-policies/{policy_id}", response=PolicyOut, summary="One SLA policy")
@@ -284,19 +249,9 @@ def list_routing_rules(request: HttpRequest, page: Query[PageQuery]) -> dict[str
 
 
 @router.post("/inbox/routing-rules", response={201: RoutingRuleOut}, summary="Create a routing rule")
-def create_routing_rule(
-    request: HttpRequest,
-    payload: RoutingRuleIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> Status[Any]:
-    body = payload.model_dump()
-    return _created(
-        request,
-        idempotency_key,
-        body,
-        lambda actor: setup.create_routing_rule(actor=actor, data=setup.RoutingRuleIn(**body)),
-        RoutingRuleOut,
-    )
+def create_routing_rule(request: HttpRequest, payload: RoutingRuleIn) -> Status[Any]:
+    data = setup.RoutingRuleIn(**payload.model_dump())
+    return Status(201, setup.create_routing_rule(actor=actor_of(request), data=data))
 
 
 @router.get("/inbox/routing-rules/{rule_id}", response=RoutingRuleOut, summary="One routing rule")
@@ -358,19 +313,9 @@ def list_canned_replies(request: HttpRequest, filters: Query[CannedQuery]) -> di
 
 
 @router.post("/inbox/canned-replies", response={201: CannedReplyOut}, summary="Create a canned reply")
-def create_canned_reply(
-    request: HttpRequest,
-    payload: CannedReplyIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> Status[Any]:
-    body = payload.model_dump()
-    return _created(
-        request,
-        idempotency_key,
-        body,
-        lambda actor: setup.create_canned_reply(actor=actor, data=setup.CannedReplyIn(**body)),
-        CannedReplyOut,
-    )
+def create_canned_reply(request: HttpRequest, payload: CannedReplyIn) -> Status[Any]:
+    data = setup.CannedReplyIn(**payload.model_dump())
+    return Status(201, setup.create_canned_reply(actor=actor_of(request), data=data))
 
 
 @router.get("/inbox/canned-replies/{canned_id}", response=CannedReplyOut, summary="One canned reply")

@@ -25,7 +25,7 @@ def _receive(raw: bytes) -> str:
 
     close_old_connections()
     try:
-        outcome = receive_email(raw)
+        outcome = receive_email(raw, provider="smtp")
     except ServiceError as exc:
         return f"550 {exc.message}"
     except DatabaseError:

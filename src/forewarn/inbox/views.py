@@ -183,18 +183,15 @@ def update(request: HttpRequest, ticket_id: int) -> HttpResponse:
     actor = actor_for(request)
     ticket = ticket_service.get_ticket_for(actor, ticket_id)
     post = request.POST
+    chosen = post.get("assignee", "")
     change = ticket_service.TicketChange(
         status=post.get("status") or None,
         priority=post.get("priority") or None,
         tags=post.get("tags", "").split(",") if "tags" in post else None,
+        assignee_id=(int(chosen) if chosen.isdigit() else 0) if "assignee" in post else None,
     )
     try:
         ticket_service.update_ticket(actor=actor, ticket=ticket, change=change)
-        if "assignee" in post:
-            chosen = post.get("assignee", "")
-            to = User.objects.filter(pk=int(chosen)).first() if chosen.isdigit() else None
-            if (to.pk if to else None) != ticket.assignee_id:
-                assignment.assign(actor=actor, ticket=ticket, to=to)
     except ServiceError as exc:
         _remember_error(request, exc)
     return redirect("inbox:ticket", ticket_id=ticket.pk)

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from forewarn.core.api import InputSchema, Page, actor_of, paginate
+from forewarn.core.api import NOT_REPLAYED, InputSchema, Page, actor_of, paginate
 from forewarn.privacy.models import PersonalValue
 from forewarn.privacy.services import audit, subjects
 from forewarn.privacy.services import reveal as reveal_service
@@ -50,6 +50,7 @@ class RevealOut(Schema):
     "/privacy/values/{value_id}/reveal",
     response=RevealOut,
     summary="See one value in the clear (needs pii.reveal; audited, refusals too)",
+    openapi_extra=NOT_REPLAYED,  # each reveal is its own audited act, and the clear value is never stored
 )
 def reveal_value(
     request: HttpRequest, response: HttpResponse, value_id: int, payload: RevealIn

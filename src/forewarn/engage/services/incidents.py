@@ -29,6 +29,7 @@ from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFaile
 from forewarn.core.vocab import Language, Topic
 from forewarn.customers.models import Consent, Customer, Identity
 from forewarn.engage.models import Event, Incident, Message, MessageStatus
+from forewarn.engage.services.intake import MESSAGE_RECEIVED
 from forewarn.engage.services.planning import (
     Draft,
     Words,
@@ -232,8 +233,9 @@ def list_incidents(actor: Actor, *, status: str = "") -> QuerySet[Incident]:
     return rows.filter(status=status) if status else rows
 
 
-# Journey events that are a customer reaching out (the inbox adds its tickets to these).
-INBOUND_EVENT_TYPES = ("message_replied",)
+# Journey events that are a customer reaching out, on any channel (``intake.MESSAGE_RECEIVED``; before
+# every channel took one way in, SMS and messenger replies were ``message_replied``).
+INBOUND_EVENT_TYPES = (MESSAGE_RECEIVED, "message_replied")
 
 
 def incident_contacts(actor: Actor, incident: Incident, limit: int = 50) -> QuerySet[Event]:

@@ -6,7 +6,6 @@ unsubscribe link in every message, each of which changes what the policy will al
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.core import signing
@@ -17,15 +16,16 @@ from django.utils.translation import gettext as _
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.channels.callbacks import CallbackEvent, is_opt_out
+from forewarn.channels.inbound import Inbound
 from forewarn.core import clock
 from forewarn.core.errors import FieldError, NotFound, ValidationFailed
 from forewarn.core.vocab import Channel, Topic
-from forewarn.customers.models import Customer, Identity
-from forewarn.customers.normalize import normalize_identity
+from forewarn.customers.models import Customer
 from forewarn.customers.services.consent import apply_consents
-from forewarn.customers.services.merging import surviving
-from forewarn.customers.services.profiles import ConsentIn, IdentityIn, ProfileIn, create_customer
+from forewarn.customers.services.identify import find_customer, identity_of_channel
+from forewarn.customers.services.profiles import ConsentIn
 from forewarn.engage.models import FrequencyCap, Message, MessageStatus, Suppression, SuppressionScope
+from forewarn.engage.services import intake
 from forewarn.engage.services.planning import compose
 from forewarn.privacy.services import audit
 
@@ -212,43 +212,10 @@ def record_receipt(*, provider: str, provider_message_id: str, status: str) -> i
     return 0
 
 
-# Which identity a channel's address is.
-IDENTITY_OF_CHANNEL = {"sms": "phone", "email": "email", "telegram": "telegram", "viber": "viber"}
-
-
-def _customer_at(channel: str, address: str, *, create_as: str = "") -> Customer | None:
-    """The customer with this address on the channel; with ``create_as`` (a source), a new customer with
-    it when there is none: someone who writes to us first is a customer from then on."""
-    kind = IDENTITY_OF_CHANNEL.get(channel)
-    if kind is None or not address:
-        return None
-    try:
-        value = normalize_identity(kind, address)
-    except ValidationFailed:
-        return None
-    identity = Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
-    if identity is not None:
-        return surviving(identity.customer)
-    if not create_as:
-        return None
-    return create_customer(
-        actor=Actor.system(create_as), data=ProfileIn(identities=[IdentityIn(kind, value)]), source=create_as
-    )
-
-
-# Who else hears a customer's reply besides the journey (the inbox files it in a ticket). Apps that build
-# on engage register here in their AppConfig.ready; engage imports none of them.
-REPLY_LISTENERS: list[Callable[[Customer, CallbackEvent], object]] = []
-
-
-def listen_to_replies(listener: Callable[[Customer, CallbackEvent], object]) -> None:
-    if listener not in REPLY_LISTENERS:
-        REPLY_LISTENERS.append(listener)
-
-
 def record_callbacks(events: list[CallbackEvent]) -> dict[str, int]:
-    """Act on what providers told us: receipts move messages on, a STOP refuses at once, and a reply is
-    kept as a journey event of the customer (``message_replied``) for triggers and the inbox to use."""
+    """Act on what providers told us: receipts move messages on, a STOP refuses at once, and anything else
+    a customer wrote takes the one way in (``intake.take_in``): the customer found or made, a journey
+    event, and a ticket."""
     done: dict[str, int] = {"receipts": 0, "opt_outs": 0, "replies": 0, "unknown": 0}
     for event in events:
         if event.kind == "receipt":
@@ -256,33 +223,30 @@ def record_callbacks(events: list[CallbackEvent]) -> dict[str, int]:
                 provider=event.provider, provider_message_id=event.provider_message_id, status=event.status
             )
             continue
-        refusing = event.kind == "opt_out" or is_opt_out(event.text)
-        customer = _customer_at(
-            event.channel, event.address, create_as="" if refusing else f"callbacks:{event.provider}"
-        )
-        if customer is None:
-            done["unknown"] += 1
-            continue
-        if refusing:
+        sender = identity_of_channel(event.channel, event.address)
+        handles = [h for h in (sender, identity_of_channel(event.channel, event.username)) if h]
+        if event.kind == "opt_out" or is_opt_out(event.text):
+            customer = find_customer(handles)
+            if customer is None:
+                done["unknown"] += 1
+                continue
             record_opt_out(message=None, customer=customer, channel=event.channel, text=event.text)
             done["opt_outs"] += 1
             continue
-        from forewarn.engage.services.events import EventIn, ingest_events  # noqa: PLC0415
-
-        ingest_events(
-            actor=Actor.system(f"callbacks:{event.provider}"),
-            items=[
-                EventIn(
-                    source=event.provider,
-                    id=f"reply:{event.provider_message_id}",
-                    type="message_replied",
-                    customer={"customer_id": customer.pk},
-                    payload={"channel": event.channel, "text": event.text, "in_reply_to": event.in_reply_to},
-                    occurred_at=event.occurred_at,
-                )
-            ],
+        heard = intake.take_in(
+            Inbound(
+                channel=event.channel,
+                provider=event.provider,
+                provider_message_id=event.provider_message_id,
+                identities=tuple(handles),
+                name=event.name,
+                language=event.language,
+                text=event.text,
+                address=event.address,
+                occurred_at=event.occurred_at,
+                in_reply_to=event.in_reply_to,
+            ),
+            create_customer=sender is not None,
         )
-        for listener in REPLY_LISTENERS:
-            listener(customer, event)
-        done["replies"] += 1
+        done["replies" if heard.customer is not None else "unknown"] += 1
     return done

@@ -64,16 +64,16 @@ def test_a_reply_becomes_a_journey_event_of_the_customer(twilio: None, maria: Cu
         {"MessageSid": "SM2", "From": "+380671234567", "To": "+380440000000", "Body": "Дякую!"}
     )
     assert answer.json()["replies"] == 1
-    event = Event.objects.get(type="message_replied")
+    event = Event.objects.get(type="message_received")
     assert (event.customer, event.payload["text"]) == (maria, "Дякую!")
     post_signed({"MessageSid": "SM2", "From": "+380671234567", "To": "+380440000000", "Body": "Дякую!"})
-    assert Event.objects.filter(type="message_replied").count() == 1
+    assert Event.objects.filter(type="message_received").count() == 1
 
 
 def test_a_reply_with_a_card_number_is_kept_masked(twilio: None, maria: Customer) -> None:
     body = "Списали двічі з картки 4111 1111 1111 1111"
     post_signed({"MessageSid": "SM3", "From": "+380671234567", "To": "+380440000000", "Body": body})
-    event = Event.objects.get(type="message_replied")
+    event = Event.objects.get(type="message_received")
     assert event.payload["text"] == "Списали двічі з картки 4111 •••• •••• 1111"
     [value] = PersonalValue.objects.filter(source="engage.event", source_id=str(event.pk))
     assert (value.kind, value.customer_id) == ("card", maria.pk)

@@ -127,21 +127,47 @@ def set_presence(*, actor: Actor, presence: str) -> AgentState:
     return state
 
 
-def assign(*, actor: Actor, ticket: Ticket, to: User | None, how: str = "manual") -> Ticket:
-    """Give a ticket to someone (or back to the queue); taking it over from another agent included."""
-    actor.require(Perm.TICKETS_ANSWER)
-    if to is not None and (not to.is_active or not to.may(Perm.TICKETS_ANSWER)):
-        raise ValidationFailed.single("assignee", "cannot_answer", _("This person cannot answer tickets."))
-    now = clock.now()
+def assignable(user_id: int) -> User:
+    """The member of staff a ticket may be given to, or the reason why not, at the field ``assignee_id``."""
+    to = User.objects.filter(pk=user_id).first()
+    if to is None:
+        raise ValidationFailed.single("assignee_id", "user_not_found", _("No such member of staff."))
+    if not to.is_active or not to.may(Perm.TICKETS_ANSWER):
+        raise ValidationFailed.single("assignee_id", "cannot_answer", _("This person cannot answer tickets."))
+    return to
+
+
+def hand_over(
+    ticket: Ticket, to: User | None, *, actor: Actor, how: str, now: datetime
+) -> TicketEvent | None:
+    """Give a ticket the caller holds under its row lock to ``to``: the unsaved ASSIGNED event to record
+    with it, or None when it is already theirs (a repeated request changes nothing and says nothing)."""
     before = ticket.assignee_id
+    if before == (to.pk if to else None):
+        return None
     ticket.assignee = to
-    ticket.updated_at = now
-    ticket.save(update_fields=["assignee", "updated_at"])
-    TicketEvent.objects.create(
+    return TicketEvent(
         ticket=ticket,
         kind=TicketEvent.Kind.ASSIGNED,
         actor_id=actor.user_id,
         data={"to": to.pk if to else None, "from": before, "how": how},
         at=now,
     )
+
+
+def assign(*, actor: Actor, ticket: Ticket, to: User | None, how: str = "manual") -> Ticket:
+    """Give a ticket to someone (or back to the queue); taking it over from another agent included. The
+    ticket is read again under its row lock, so two people assigning at once are taken one after the other,
+    and giving it to whoever has it already records nothing."""
+    actor.require(Perm.TICKETS_ANSWER)
+    if to is not None:
+        assignable(to.pk)
+    now = clock.now()
+    with transaction.atomic():
+        ticket.refresh_from_db(from_queryset=Ticket.objects.select_for_update(of=("self",)))
+        event = hand_over(ticket, to, actor=actor, how=how, now=now)
+        if event is not None:
+            ticket.updated_at = now
+            ticket.save(update_fields=["assignee", "updated_at"])
+            event.save()
     return ticket

@@ -13,18 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
+from forewarn.channels.inbound import Inbound
 from forewarn.core import clock
 from forewarn.core.errors import FieldError, ValidationFailed
 from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
-from forewarn.customers.models import Customer, Identity, IdentityKind
-from forewarn.customers.services.merging import surviving
-from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
+from forewarn.customers.models import Customer
+from forewarn.engage.services import intake
+from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import Entry, Ticket, TicketStatus
 from forewarn.inbox.services import sla
 from forewarn.inbox.services.inbound import open_ticket, record_inbound
@@ -90,71 +91,73 @@ def _summary(call: CallIn) -> str:
     return "\n".join(lines)
 
 
-def _caller(phone: str, language: str) -> Customer:
-    identity = (
-        Identity.objects.filter(kind=IdentityKind.PHONE, value=phone).select_related("customer").first()
-    )
-    if identity is not None:
-        return surviving(identity.customer)
-    return create_customer(
-        actor=Actor.system("telephony"),
-        data=ProfileIn(
-            identities=[IdentityIn("phone", phone)],
-            language=language if language in {"uk", "ru", "en"} else None,
-        ),
-        source="telephony",
-    )
-
-
 def record_call(*, actor: Actor, call: CallIn) -> CallRecorded:
     actor.require(Perm.EVENTS_SEND)
     phone = _check(call)
     provider_id = f"call:{call.call_id.strip()[:200]}"
-    text = _summary(call)
-    now = clock.now()
+    inbound = Inbound(
+        channel=Channel.VOICE,
+        provider="telephony",
+        provider_message_id=provider_id,
+        identities=(("phone", phone),),
+        language=call.language,
+        text=_summary(call),
+        subject=call.ivr_result,
+        address=phone,
+        occurred_at=call.started_at,
+        details={"outcome": call.outcome},
+    )
     try:
-        with transaction.atomic():
-            existing = (
-                Entry.objects.select_for_update()
-                .filter(channel=Channel.VOICE, provider_id=provider_id)
-                .first()
-            )
-            if existing is not None:  # the same call again, perhaps with its transcript now
-                masked, hidden = mask_text(text, "text")
-                if masked != existing.text:
-                    existing.text = masked
-                    existing.save(update_fields=["text"])
-                    store_values([("inbox.entry", existing.pk, existing.ticket.customer_id, hidden)])
-                return CallRecorded("updated", existing.ticket_id, existing.pk)
-            customer = _caller(phone, call.language)
-            ticket = (
-                Ticket.objects.select_for_update()
-                .filter(customer=customer, channel=Channel.VOICE)
-                .exclude(status=TicketStatus.CLOSED)
-                .order_by("-updated_at")
-                .first()
-            )
-            if ticket is None:
-                first = call.ivr_result or _("Phone call")
-                ticket = open_ticket(customer, Channel.VOICE, first, now)
-            entry = record_inbound(
-                ticket,
-                channel=Channel.VOICE,
-                text=text,
-                provider_id=provider_id,
-                address=phone,
-                at=call.started_at,
-                now=now,
-            )
-            if call.outcome in {"answered", "self_served"}:
-                # Someone (or the IVR) handled it on the phone: that was the answer, nothing waits.
-                ticket.last_answer_at = now
-                fields = ["last_answer_at", *sla.answered(ticket, now)]
-                if ticket.first_response_at is None:
-                    ticket.first_response_at = now
-                    fields.append("first_response_at")
-                ticket.save(update_fields=sorted(set(fields)))
+        filed = intake.take_in(inbound).filed
     except IntegrityError:  # the same report, stored a moment ago by another request
         entry = Entry.objects.get(channel=Channel.VOICE, provider_id=provider_id)
         return CallRecorded("updated", entry.ticket_id, entry.pk)
-    return CallRecorded("created", ticket.pk, entry.pk)
+    assert filed is not None  # the inbox files every call (file_call)
+    assert filed.ticket_id is not None
+    assert filed.entry_id is not None
+    return CallRecorded(filed.status, filed.ticket_id, filed.entry_id)
+
+
+def file_call(customer: Customer, inbound: Inbound) -> Filed:
+    """A call joins the caller's voice ticket that is not closed (or opens one); the same call reported
+    again updates its entry."""
+    now = clock.now()
+    existing = (
+        Entry.objects.select_for_update()
+        .filter(channel=Channel.VOICE, provider_id=inbound.provider_message_id)
+        .first()
+    )
+    if existing is not None:  # the same call again, perhaps with its transcript now
+        masked, hidden = mask_text(inbound.text, "text")
+        if masked != existing.text:
+            existing.text = masked
+            existing.save(update_fields=["text"])
+            store_values([("inbox.entry", existing.pk, existing.ticket.customer_id, hidden)])
+        return Filed("updated", existing.ticket_id, existing.pk)
+    ticket = (
+        Ticket.objects.select_for_update()
+        .filter(customer=customer, channel=Channel.VOICE)
+        .exclude(status=TicketStatus.CLOSED)
+        .order_by("-updated_at")
+        .first()
+    )
+    if ticket is None:
+        ticket = open_ticket(customer, Channel.VOICE, inbound.subject or _("Phone call"), now)
+    entry = record_inbound(
+        ticket,
+        channel=Channel.VOICE,
+        text=inbound.text,
+        provider_id=inbound.provider_message_id,
+        address=inbound.address,
+        at=inbound.occurred_at,
+        now=now,
+    )
+    if inbound.details.get("outcome") in {"answered", "self_served"}:
+        # Someone (or the IVR) handled it on the phone: that was the answer, nothing waits.
+        ticket.last_answer_at = now
+        fields = ["last_answer_at", *sla.answered(ticket, now)]
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+            fields.append("first_response_at")
+        ticket.save(update_fields=sorted(set(fields)))
+    return Filed("created", ticket.pk, entry.pk)

@@ -15,16 +15,18 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from forewarn.accounts.actors import Actor
+from forewarn.channels.inbound import Inbound
 from forewarn.core import clock
 from forewarn.core.errors import NotFound, ValidationFailed
 from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
-from forewarn.customers.models import Identity, IdentityKind
-from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
+from forewarn.customers.models import Customer
+from forewarn.customers.services.identify import INTAKE, customer_for
+from forewarn.customers.services.profiles import ProfileIn, create_customer
+from forewarn.engage.services import intake
+from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import ChatSession, Entry, EntryKind, TicketStatus
 from forewarn.inbox.services import limits
 from forewarn.inbox.services.email import keep_attachment
@@ -35,21 +37,14 @@ MAX_TEXT = 4000
 
 def open_session(*, name: str = "", email: str = "", origin: str = "", ip: str = "") -> ChatSession:
     limits.check("ip", ip)
-    customer = None
-    if email.strip():
-        address = norm.normalize_email(email, path="email")
-        identity = (
-            Identity.objects.filter(kind=IdentityKind.EMAIL, value=address).select_related("customer").first()
-        )
-        customer = identity.customer if identity else None
-        identities = [IdentityIn("email", address)]
-    else:
-        identities = []
+    identities = [("email", norm.normalize_email(email, path="email"))] if email.strip() else []
+    # Without an email, a new customer with no identities stands for the visitor.
+    customer = customer_for(identities, source="webchat", name=name) if identities else None
     if customer is None:
         given, _sep, family = name.strip().partition(" ")
         customer = create_customer(
-            actor=Actor.system("webchat"),
-            data=ProfileIn(given_name=given[:100], family_name=family[:100], identities=identities),
+            actor=INTAKE,
+            data=ProfileIn(given_name=given[:100], family_name=family.strip()[:100]),
             source="webchat",
         )
     return ChatSession.objects.create(
@@ -76,15 +71,34 @@ def write(session: ChatSession, text: str, *, ip: str = "") -> Entry:
         raise ValidationFailed.single(
             "text", "too_long", _("A message can be at most %(n)s characters.") % {"n": MAX_TEXT}
         )
+    filed = intake.take_in(
+        Inbound(
+            channel=Channel.WEBCHAT,
+            provider="webchat",
+            customer_id=session.customer_id,
+            text=text,
+            details={"chat_session": session.pk},
+        )
+    ).filed
+    assert filed is not None  # the chat's own filer (file_chat_line) takes every line
+    assert filed.entry_id is not None
+    return Entry.objects.get(pk=filed.entry_id)
+
+
+def file_chat_line(customer: Customer, inbound: Inbound) -> Filed:
+    """A chat line joins the session's ticket, or opens one (the first line, or after it was closed, or
+    when the visitor's profile was merged into another since)."""
     now = clock.now()
-    with transaction.atomic():
-        session = ChatSession.objects.select_for_update().get(pk=session.pk)
-        ticket = session.ticket
-        if ticket is None or ticket.status == TicketStatus.CLOSED:
-            ticket = open_ticket(session.customer, Channel.WEBCHAT, text.splitlines()[0][:120], now)
-            session.ticket = ticket
-            session.save(update_fields=["ticket"])
-        return record_inbound(ticket, channel=Channel.WEBCHAT, text=text, now=now)
+    session = ChatSession.objects.select_for_update().get(pk=inbound.details["chat_session"])
+    ticket = session.ticket
+    status = "threaded"
+    if ticket is None or ticket.status == TicketStatus.CLOSED or ticket.customer_id != customer.pk:
+        first_line = inbound.text.splitlines()[0][:120]
+        ticket, status = open_ticket(customer, Channel.WEBCHAT, first_line, now), "created"
+        session.ticket = ticket
+        session.save(update_fields=["ticket"])
+    entry = record_inbound(ticket, channel=Channel.WEBCHAT, text=inbound.text, now=now)
+    return Filed(status, ticket.pk, entry.pk)
 
 
 def conversation(session: ChatSession, *, after: int = 0) -> list[dict[str, Any]]:

@@ -8,7 +8,8 @@ can and records defects instead of failing. Then, in order:
    never become tickets: an out-of-office answer to an answer would otherwise open a ticket of its own.
 2. **Idempotency**: the Message-ID (or, without one, a digest of the message) is the entry's provider id;
    the same message twice is stored once.
-3. **The customer** is found by the sender's address, or created with it.
+3. **The customer** is found by the sender's address, or created with it, and the message is a journey
+   event, as on every channel (``engage.services.intake``, which then has the inbox file it here).
 4. **Threading**: a message that answers (``In-Reply-To``, ``References``) an entry of a ticket joins that
    ticket; failing that, a ``[#123]`` token in the subject joins ticket 123 if it is the same customer's;
    otherwise a new ticket opens. A solved ticket the customer writes to again opens again
@@ -34,18 +35,18 @@ from typing import Any
 
 import nh3
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from forewarn.accounts.actors import Actor
+from forewarn.channels.inbound import Inbound, InboundFile
 from forewarn.core import clock
 from forewarn.core.errors import ServiceError
 from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
-from forewarn.customers.models import Customer, Identity, IdentityKind
-from forewarn.customers.services.merging import surviving
-from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
+from forewarn.customers.models import Customer
+from forewarn.engage.services import intake
+from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import Attachment, Entry, Ticket
 from forewarn.inbox.services.inbound import open_ticket, record_inbound
 
@@ -111,8 +112,8 @@ def _words(message: EmailMessage) -> tuple[str, str]:
     return text.strip(), safe
 
 
-def _attachments(message: EmailMessage) -> list[tuple[str, str, bytes | None, int]]:
-    """(filename, content type, bytes or None when refused, size) per attachment."""
+def _attachments(message: EmailMessage) -> list[InboundFile]:
+    """Each attachment, its bytes None when refused (too large for a file, or for the message)."""
     per_file = settings.FOREWARN_ATTACHMENT_MAX_BYTES
     total_left = settings.FOREWARN_MESSAGE_ATTACHMENTS_MAX_BYTES
     out = []
@@ -124,24 +125,8 @@ def _attachments(message: EmailMessage) -> list[tuple[str, str, bytes | None, in
         kept = data if len(data) <= per_file and len(data) <= total_left else None
         if kept is not None:
             total_left -= len(data)
-        out.append((name, part.get_content_type(), kept, len(data)))
+        out.append(InboundFile(name, part.get_content_type(), len(data), kept))
     return out
-
-
-def _customer_for(address: str, display_name: str) -> Customer:
-    identity = (
-        Identity.objects.filter(kind=IdentityKind.EMAIL, value=address).select_related("customer").first()
-    )
-    if identity is not None:
-        return surviving(identity.customer)
-    given, _sep, family = display_name.strip().partition(" ")
-    return create_customer(
-        actor=Actor.system("email"),
-        data=ProfileIn(
-            given_name=given[:100], family_name=family[:100], identities=[IdentityIn("email", address)]
-        ),
-        source="email",
-    )
 
 
 def _thread(references: list[str], subject: str, customer: Customer) -> Ticket | None:
@@ -185,8 +170,9 @@ def _sent_at(message: EmailMessage, now: datetime) -> datetime:
     return when
 
 
-def receive_email(raw: bytes, *, received_at: datetime | None = None) -> Received:
-    """Turn one raw message into a ticket entry (or recognise it as an auto-reply, bounce or repeat)."""
+def receive_email(raw: bytes, *, received_at: datetime | None = None, provider: str = "email") -> Received:
+    """Turn one raw message into a ticket entry (or recognise it as an auto-reply, bounce or repeat):
+    parsed here, then taken in like every inbound message (``engage.services.intake``)."""
     now = received_at or clock.now()
     message: Any = message_from_bytes(raw, policy=policy.default)
     senders = getaddresses([_header(message, "From")])
@@ -207,61 +193,57 @@ def receive_email(raw: bytes, *, received_at: datetime | None = None) -> Receive
     references = MESSAGE_ID_RE.findall(_header(message, "In-Reply-To")) + list(
         reversed(MESSAGE_ID_RE.findall(_header(message, "References")))
     )
-    subject = _header(message, "Subject")[:300]
     text, safe_html = _words(message)
-    files = _attachments(message)
+    inbound = Inbound(
+        channel=Channel.EMAIL,
+        provider=provider,
+        provider_message_id=provider_id,
+        identities=(("email", address),),
+        name=display,
+        subject=_header(message, "Subject")[:300],
+        text=text,
+        html=safe_html,
+        address=address,
+        occurred_at=_sent_at(message, now),
+        references=tuple(references),
+        files=tuple(_attachments(message)),
+        details={"received_at": now},
+    )
     try:
-        with transaction.atomic():
-            return _store(
-                address,
-                display,
-                subject,
-                text,
-                safe_html,
-                files,
-                provider_id,
-                references,
-                _sent_at(message, now),
-                now,
-            )
+        filed = intake.take_in(inbound).filed
     except IntegrityError:  # the same message, stored a moment ago by another receiver
         existing = Entry.objects.filter(channel=Channel.EMAIL, provider_id=provider_id).first()
         if existing is None:
             raise
         return Received("duplicate", existing.ticket_id, existing.pk)
+    assert filed is not None  # the inbox files every email (file_email)
+    return Received(filed.status, filed.ticket_id, filed.entry_id)
 
 
-def _store(  # noqa: PLR0917 - one message's parts, in the order they were read
-    address: str,
-    display: str,
-    subject: str,
-    text: str,
-    safe_html: str,
-    files: list[tuple[str, str, bytes | None, int]],
-    provider_id: str,
-    references: list[str],
-    sent_at: datetime,
-    now: datetime,
-) -> Received:
-    customer = _customer_for(address, display)
-    ticket = _thread(references, subject, customer)
+def file_email(customer: Customer, inbound: Inbound) -> Filed:
+    """File an email: threaded into the ticket it answers, or a new ticket; its files kept."""
+    existing = Entry.objects.filter(channel=Channel.EMAIL, provider_id=inbound.provider_message_id).first()
+    if existing is not None:
+        return Filed("duplicate", existing.ticket_id, existing.pk)
+    now = inbound.details.get("received_at") or clock.now()
+    ticket = _thread(list(inbound.references), inbound.subject, customer)
     status = "threaded"
     if ticket is None:
-        ticket, status = open_ticket(customer, Channel.EMAIL, subject, now), "created"
+        ticket, status = open_ticket(customer, Channel.EMAIL, inbound.subject, now), "created"
     entry = record_inbound(
         ticket,
         channel=Channel.EMAIL,
-        text=text,
-        html=safe_html,
-        provider_id=provider_id,
-        references=references,
-        address=address,
-        at=sent_at,
+        text=inbound.text,
+        html=inbound.html,
+        provider_id=inbound.provider_message_id,
+        references=list(inbound.references),
+        address=inbound.address,
+        at=inbound.occurred_at,
         now=now,
     )
-    for name, content_type, data, size in files:
-        keep_attachment(entry, name, content_type, data, size=size)
-    return Received(status, ticket.pk, entry.pk)
+    for file in inbound.files:
+        keep_attachment(entry, file.name, file.content_type, file.data, size=file.size)
+    return Filed(status, ticket.pk, entry.pk)
 
 
 def keep_attachment(

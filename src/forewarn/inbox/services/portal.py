@@ -9,19 +9,23 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from forewarn.channels.inbound import Inbound
 from forewarn.core import clock
 from forewarn.core.errors import NotFound, ValidationFailed
 from forewarn.customers.models import Customer
+from forewarn.customers.services.merging import surviving
+from forewarn.engage.services import intake
+from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import Entry, EntryKind, Ticket
 from forewarn.inbox.services import limits
 from forewarn.inbox.services.inbound import record_inbound
 
 SALT = "forewarn.portal"
+PROVIDER = "portal"
 LINK_DAYS = 30
 MAX_TEXT = 4000
 
@@ -38,14 +42,16 @@ def customer_of(token: str) -> Customer:
         raise NotFound(_("This link has expired; ask us for a new one."), code="link_expired") from exc
     except signing.BadSignature as exc:
         raise NotFound(_("This link is not valid."), code="link_invalid") from exc
-    customer = Customer.objects.filter(pk=data.get("c"), status=Customer.Status.ACTIVE).first()
+    customer = Customer.objects.filter(pk=data.get("c")).first()
     if customer is None:
         raise NotFound(_("This link is not valid."), code="link_invalid")
-    return customer
+    return surviving(customer)  # a link made before a merge serves the profile that lives on
 
 
 def tickets_of(customer: Customer) -> QuerySet[Ticket]:
-    return Ticket.objects.filter(customer=customer, merged_into__isnull=True).order_by("-updated_at")
+    """The customer's tickets, those of the profiles merged into theirs included."""
+    whose = Q(customer=customer) | Q(customer__merged_into=customer)
+    return Ticket.objects.filter(whose, merged_into__isnull=True).order_by("-updated_at")
 
 
 def ticket_of(customer: Customer, ticket_id: int) -> Ticket:
@@ -69,6 +75,24 @@ def write(customer: Customer, ticket: Ticket, text: str, *, ip: str = "") -> Ent
         raise ValidationFailed.single(
             "text", "too_long", _("A message can be at most %(n)s characters.") % {"n": MAX_TEXT}
         )
-    with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk, customer=customer)
-        return record_inbound(ticket, channel=ticket.channel, text=text, address="portal", now=clock.now())
+    filed = intake.take_in(
+        Inbound(
+            channel=ticket.channel,
+            provider=PROVIDER,
+            customer_id=customer.pk,
+            text=text,
+            address=PROVIDER,
+            details={"ticket_id": ticket.pk},
+        )
+    ).filed
+    assert filed is not None  # the portal's own filer (file_portal_answer) takes every answer
+    assert filed.entry_id is not None
+    return Entry.objects.get(pk=filed.entry_id)
+
+
+def file_portal_answer(customer: Customer, inbound: Inbound) -> Filed:
+    """What a customer wrote in the portal joins the ticket they answered, as if on its channel."""
+    ticket = tickets_of(customer).select_for_update(of=("self",)).get(pk=inbound.details["ticket_id"])
+    now = clock.now()
+    entry = record_inbound(ticket, channel=ticket.channel, text=inbound.text, address=PROVIDER, now=now)
+    return Filed("threaded", ticket.pk, entry.pk)

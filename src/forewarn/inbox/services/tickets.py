@@ -15,13 +15,14 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
+from forewarn.accounts.models import User
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from forewarn.engage.models import Incident, Message, MessageStatus
 from forewarn.engage.services.planning import ANSWER_KIND
 from forewarn.inbox.models import Attachment, Entry, Priority, Ticket, TicketEvent, TicketStatus
-from forewarn.inbox.services import sla
+from forewarn.inbox.services import assignment, sla
 from forewarn.privacy.services.protect import mask_payload, store_values
 
 # Views of the inbox an agent switches between; each is one indexed query.
@@ -216,16 +217,16 @@ class TicketChange:
     custom_fields: dict[str, Any] | None = None
     incident_id: int | None = None
     unlink_incident: bool = False
+    # Whom the ticket is given to: a member of staff's id, or 0 for back to the queue.
+    assignee_id: int | None = None
 
 
 def _clean_tags(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(t.strip().lower()[:50] for t in tags if t.strip()))
 
 
-def update_ticket(*, actor: Actor, ticket: Ticket, change: TicketChange) -> Ticket:
-    """Change status, priority, tags, custom fields or the linked incident; each change is recorded, and
-    the SLA clocks follow (pending stops the resolution clock, a new priority may mean a new policy)."""
-    actor.require(Perm.TICKETS_ANSWER)
+def _checked(change: TicketChange) -> User | None:
+    """Every field of the change checked at once, before anything is written; whom it assigns to."""
     errors = []
     if change.status is not None and change.status not in TicketStatus.values:
         errors.append(FieldError("status", "invalid", _("Unknown status.")))
@@ -237,8 +238,59 @@ def update_ticket(*, actor: Actor, ticket: Ticket, change: TicketChange) -> Tick
         errors.append(
             FieldError("custom_fields", "name_too_long", _("Field names are 50 characters at most."))
         )
+    to: User | None = None
+    if change.assignee_id:
+        try:
+            to = assignment.assignable(change.assignee_id)
+        except ValidationFailed as exc:
+            errors.extend(exc.fields)
     if errors:
         raise ValidationFailed(errors)
+    return to
+
+
+def _applied(ticket: Ticket, change: TicketChange, now: datetime) -> tuple[list[str], list[tuple[str, Any]]]:
+    """Apply the change to the locked ``ticket``: the fields it changed and the events that say so."""
+    fields: list[str] = []
+    events: list[tuple[str, dict[str, Any]]] = []
+    if change.status is not None and change.status != ticket.status:
+        old, ticket.status = ticket.status, change.status
+        if change.status == TicketStatus.SOLVED:
+            ticket.solved_at = now
+            fields.append("solved_at")
+        fields += ["status", *sla.status_changed(ticket, old, now)]
+        events.append((TicketEvent.Kind.STATUS, {"from": old, "to": change.status}))
+    if change.priority is not None and change.priority != ticket.priority:
+        old, ticket.priority = ticket.priority, change.priority
+        fields += ["priority", *sla.start_clocks(ticket)]
+        events.append((TicketEvent.Kind.PRIORITY, {"from": old, "to": change.priority}))
+    if change.tags is not None:
+        tags = _clean_tags(change.tags)
+        if tags != ticket.tags:
+            events.append((TicketEvent.Kind.TAGS, {"from": ticket.tags, "to": tags}))
+            ticket.tags = tags
+            fields.append("tags")
+    if change.custom_fields is not None and change.custom_fields != ticket.custom_fields:
+        masked, hidden = mask_payload(change.custom_fields, "custom_fields")
+        store_values([("inbox.ticket", ticket.pk, ticket.customer_id, hidden)])
+        events.append((TicketEvent.Kind.FIELDS, {"names": sorted(masked)}))
+        ticket.custom_fields = masked
+        fields.append("custom_fields")
+    relinked = change.incident_id is not None and change.incident_id != ticket.incident_id
+    if change.unlink_incident or relinked:
+        ticket.incident_id = None if change.unlink_incident else change.incident_id
+        fields.append("incident")
+        events.append((TicketEvent.Kind.INCIDENT, {"incident": ticket.incident_id}))
+    return fields, events
+
+
+def update_ticket(*, actor: Actor, ticket: Ticket, change: TicketChange) -> Ticket:
+    """Change status, priority, tags, custom fields, the linked incident or the assignee, all in one
+    transaction or none of it: every field is checked before anything is written. Each change is recorded
+    once (the same change again records nothing), and the SLA clocks follow (pending stops the resolution
+    clock, a new priority may mean a new policy)."""
+    actor.require(Perm.TICKETS_ANSWER)
+    to = _checked(change)
     now = clock.now()
     with transaction.atomic():
         ticket = (
@@ -246,43 +298,20 @@ def update_ticket(*, actor: Actor, ticket: Ticket, change: TicketChange) -> Tick
             .select_related("customer", "sla_policy__calendar")
             .get(pk=ticket.pk)
         )
-        fields: list[str] = ["updated_at"]
-        events: list[tuple[str, dict[str, Any]]] = []
-        if change.status is not None and change.status != ticket.status:
-            old, ticket.status = ticket.status, change.status
-            if change.status == TicketStatus.SOLVED:
-                ticket.solved_at = now
-                fields.append("solved_at")
-            fields += ["status", *sla.status_changed(ticket, old, now)]
-            events.append((TicketEvent.Kind.STATUS, {"from": old, "to": change.status}))
-        if change.priority is not None and change.priority != ticket.priority:
-            old, ticket.priority = ticket.priority, change.priority
-            fields += ["priority", *sla.start_clocks(ticket)]
-            events.append((TicketEvent.Kind.PRIORITY, {"from": old, "to": change.priority}))
-        if change.tags is not None:
-            tags = _clean_tags(change.tags)
-            if tags != ticket.tags:
-                events.append((TicketEvent.Kind.TAGS, {"from": ticket.tags, "to": tags}))
-                ticket.tags = tags
-                fields.append("tags")
-        if change.custom_fields is not None and change.custom_fields != ticket.custom_fields:
-            masked, hidden = mask_payload(change.custom_fields, "custom_fields")
-            store_values([("inbox.ticket", ticket.pk, ticket.customer_id, hidden)])
-            events.append((TicketEvent.Kind.FIELDS, {"names": sorted(masked)}))
-            ticket.custom_fields = masked
-            fields.append("custom_fields")
-        if change.unlink_incident or (
-            change.incident_id is not None and change.incident_id != ticket.incident_id
-        ):
-            ticket.incident_id = None if change.unlink_incident else change.incident_id
-            fields.append("incident")
-            events.append((TicketEvent.Kind.INCIDENT, {"incident": ticket.incident_id}))
-        ticket.updated_at = now
-        ticket.save(update_fields=sorted(set(fields)))
-        TicketEvent.objects.bulk_create(
+        fields, events = _applied(ticket, change, now)
+        recorded = [
             TicketEvent(ticket=ticket, kind=kind, actor_id=actor.user_id, data=data, at=now)
             for kind, data in events
-        )
+        ]
+        if change.assignee_id is not None:
+            handed = assignment.hand_over(ticket, to, actor=actor, how="manual", now=now)
+            if handed is not None:
+                fields.append("assignee")
+                recorded.append(handed)
+        if fields:
+            ticket.updated_at = now
+            ticket.save(update_fields=sorted({"updated_at", *fields}))
+            TicketEvent.objects.bulk_create(recorded)
     return ticket
 
 
