@@ -38,10 +38,14 @@ run: install
 	@echo "Open http://$(HOST):$(PORT) and sign in with one of the accounts above (they are kept in var/demo-credentials.txt)."
 	$(BIN)/forewarn serve --host $(HOST) --port $(PORT)
 
+# The rules of docs/architecture.md as checks: ruff (with every noqa's reason), mypy, the layers
+# (lint-imports, contracts in pyproject.toml) and the project's own rules (scripts/check_rules.py).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_rules.py
 	FOREWARN_DATA_DIR=$$(mktemp -d) $(BIN)/forewarn manage makemigrations --check --dry-run
 
 check-chromium:

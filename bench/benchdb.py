@@ -85,8 +85,8 @@ def scratch_url(server_url: str, name: str, work: Path) -> str:
 
 def prepare_postgres(url: str) -> None:
     """Make the database in ``url`` exist and be empty: create it, or drop and create an earlier one."""
-    import psycopg  # noqa: PLC0415
-    from psycopg import sql  # noqa: PLC0415
+    import psycopg
+    from psycopg import sql
 
     name = urlsplit(url).path.lstrip("/")
     with psycopg.connect(url, dbname="postgres", autocommit=True, connect_timeout=5) as admin:
@@ -102,9 +102,9 @@ def prepare_postgres(url: str) -> None:
 
 
 def drop_postgres(url: str) -> None:
-    import psycopg  # noqa: PLC0415
-    from django.db import connections  # noqa: PLC0415
-    from psycopg import sql  # noqa: PLC0415
+    import psycopg
+    from django.db import connections
+    from psycopg import sql
 
     connections.close_all()
     name = urlsplit(url).path.lstrip("/")
@@ -149,10 +149,10 @@ def setup_django(url: str, work: Path) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "forewarn.settings"
     os.environ.setdefault("FOREWARN_DATA_DIR", str(work / "data"))
     os.environ["FOREWARN_DATABASE_URL"] = url
-    import django  # noqa: PLC0415
+    import django
 
     django.setup()
-    from django.core.management import call_command  # noqa: PLC0415
+    from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
 
@@ -160,8 +160,8 @@ def setup_django(url: str, work: Path) -> None:
 def describe_source(*modules: str) -> str:
     """The commit checked out and a digest of the modules measured, as they are on disk now: the code
     under test changes while benchmarks run."""
-    import hashlib  # noqa: PLC0415
-    from importlib.util import find_spec  # noqa: PLC0415
+    import hashlib
+    from importlib.util import find_spec
 
     root = Path(__file__).resolve().parent.parent
     head = (root / ".git" / "HEAD").read_text().strip() if (root / ".git" / "HEAD").exists() else "?"
@@ -178,14 +178,14 @@ def describe_source(*modules: str) -> str:
 
 
 def describe_database() -> str:
-    from django.db import connection  # noqa: PLC0415
+    from django.db import connection
 
     return f"{connection.vendor} {connection.settings_dict['NAME']}"
 
 
 def analyze() -> None:
     """Fresh planner statistics, as a database that has been running a while has."""
-    from django.db import connection  # noqa: PLC0415
+    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -251,7 +251,7 @@ class _Batch:
     messages: list[Any] = field(default_factory=list)
 
     def identity(self, cid: int, kind: str, value: str, *, primary: bool = True, age: int = 400) -> None:
-        from forewarn.customers.models import Identity  # noqa: PLC0415
+        from forewarn.customers.models import Identity
 
         self.identities.append(
             Identity(customer_id=cid, kind=kind, value=value, is_primary=primary, source="import",
@@ -259,7 +259,7 @@ class _Batch:
         )  # fmt: skip
 
     def consent(self, cid: int, topic: str, channel: str, status: str) -> None:
-        from forewarn.customers.models import Consent  # noqa: PLC0415
+        from forewarn.customers.models import Consent
 
         self.consents.append(
             Consent(customer_id=cid, topic=topic, channel=channel, status=status, source="import",
@@ -268,7 +268,7 @@ class _Batch:
         self.counts[f"consent {topic} {status}"] += 1
 
     def suppression(self, label: str, **fields: Any) -> None:
-        from forewarn.engage.models import Suppression  # noqa: PLC0415
+        from forewarn.engage.models import Suppression
 
         self.suppressions.append(Suppression(created_at=self.now, **fields))
         self.counts[f"suppression {label}"] += 1
@@ -276,7 +276,7 @@ class _Batch:
     def message(
         self, cid: int, channels: dict[str, str], topic: str, status: str, at: datetime, **extra: Any
     ) -> None:
-        from forewarn.engage.models import Message  # noqa: PLC0415
+        from forewarn.engage.models import Message
 
         channel = extra.pop("channel", None) or next(iter(channels), "sms")
         self.messages.append(
@@ -391,8 +391,8 @@ def populate(
     """``customers`` people with everything the contact policy looks at, written with ``bulk_create``;
     ``messages=False`` leaves out their messages, ``history=False`` only the old ones, ``bumps=False``
     the queued promotions of low priority that a new promotion takes the place of."""
-    from forewarn.customers.models import Consent, Customer, Identity  # noqa: PLC0415
-    from forewarn.engage.models import Message, Suppression  # noqa: PLC0415
+    from forewarn.customers.models import Consent, Customer, Identity
+    from forewarn.engage.models import Message, Suppression
 
     rng = random.Random(seed)
     found = Population(customers=customers)
@@ -471,7 +471,7 @@ class Server:
         self.url = f"http://{HOST}:{self.port}"
 
     def wait_healthy(self, timeout: float) -> None:
-        import httpx  # noqa: PLC0415
+        import httpx
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -101,9 +101,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def plan_incident(customers: int) -> tuple[int, float]:
-    from forewarn.core import clock  # noqa: PLC0415
-    from forewarn.engage.models import Incident  # noqa: PLC0415
-    from forewarn.engage.services import incidents  # noqa: PLC0415
+    from forewarn.core import clock
+    from forewarn.engage.models import Incident
+    from forewarn.engage.services import incidents
 
     incident = Incident.objects.create(
         title="Power outage",
@@ -128,7 +128,7 @@ def plan_incident(customers: int) -> tuple[int, float]:
 
 def promotion_words() -> tuple[Any, Any]:
     """Words for everyone (any channel, a retention variant), and words for SMS and email only."""
-    from forewarn.engage.services.planning import Words  # noqa: PLC0415
+    from forewarn.engage.services.planning import Words
 
     body = {
         "uk": "{{ customer.first_name }}, весняні знижки {{ offer.percent }}% до {{ offer.until }}.",
@@ -157,11 +157,11 @@ def promotion_words() -> tuple[Any, Any]:
     return Words(full), Words(limited)
 
 
-def plan_promotion(customers: int) -> tuple[int, float]:
-    from forewarn.core import clock  # noqa: PLC0415
-    from forewarn.customers.models import Customer  # noqa: PLC0415
-    from forewarn.engage import policy  # noqa: PLC0415
-    from forewarn.engage.services.planning import Draft, current_rules, plan  # noqa: PLC0415
+def plan_promotion() -> tuple[int, float]:
+    from forewarn.core import clock
+    from forewarn.customers.models import Customer
+    from forewarn.engage import policy
+    from forewarn.engage.services.planning import Draft, current_rules, plan
 
     full, limited = promotion_words()
     intent = policy.Intent(
@@ -201,9 +201,9 @@ def plan_promotion(customers: int) -> tuple[int, float]:
 
 def outcomes(first_id: int) -> None:
     """What the policy decided, per plan: statuses, reasons and variants."""
-    from django.db.models import Count  # noqa: PLC0415
+    from django.db.models import Count
 
-    from forewarn.engage.models import Message  # noqa: PLC0415
+    from forewarn.engage.models import Message
 
     rows = (
         Message.objects.filter(pk__gt=first_id)
@@ -221,9 +221,9 @@ def outcomes(first_id: int) -> None:
 def policy_only(customers: int) -> tuple[int, float]:
     """The pure policy's own pace: ``policy.decide`` for a notice and a promotion per customer, on views
     loaded beforehand (not timed), for up to 100,000 customers."""
-    from forewarn.customers.models import Customer  # noqa: PLC0415
-    from forewarn.engage import policy  # noqa: PLC0415
-    from forewarn.engage.services.planning import current_rules, load_views  # noqa: PLC0415
+    from forewarn.customers.models import Customer
+    from forewarn.engage import policy
+    from forewarn.engage.services.planning import current_rules, load_views
 
     notice = policy.Intent(topic="transactional", priority=90, dedup_key="incident:again", when_late="hold")
     promo = policy.Intent(
@@ -250,7 +250,7 @@ def policy_only(customers: int) -> tuple[int, float]:
 
 def make_empty_copy() -> None:
     """An empty ``engage_message_raw`` with the indexes, unique and foreign keys of ``engage_message``."""
-    from django.db import connection  # noqa: PLC0415
+    from django.db import connection
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -283,9 +283,9 @@ def raw_insert(first_id: int, last_id: int, method: str) -> tuple[int, float]:
     server-side binding, whose ``executemany`` pipelines): one row per statement (``executemany``),
     many rows per statement (``multirow``), or, on PostgreSQL, one array per column (``unnest``, as the
     planner's own writer does). Returns (rows, seconds spent inserting)."""
-    from django.db import connection, transaction  # noqa: PLC0415
+    from django.db import connection, transaction
 
-    from forewarn.engage.models import Message  # noqa: PLC0415
+    from forewarn.engage.models import Message
 
     fields = Message._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -336,7 +336,7 @@ def driver_cursor(connection: Any) -> Any:
     """A cursor of the database driver, without Django's wrapper (PostgreSQL: server-side binding)."""
     connection.ensure_connection()
     if connection.vendor == "postgresql":
-        import psycopg  # noqa: PLC0415
+        import psycopg
 
         return psycopg.Cursor(connection.connection)
     return closing(connection.connection.cursor())
@@ -359,8 +359,8 @@ def time_phases() -> dict[str, list[float]]:
     """Wrap the planner's phases in timers: {phase: [seconds, calls]}, filled as they run. Phases nest
     (``plan`` holds all the others, ``insert_returning_pks`` holds ``prepare``); a phase that calls itself
     (``plan`` through ``_move_bumped``) is timed once, from its outer call."""
-    import functools  # noqa: PLC0415
-    import importlib  # noqa: PLC0415
+    import functools
+    import importlib
 
     spent: dict[str, list[float]] = {}
     for module_name, qualified in PHASES:
@@ -407,12 +407,12 @@ def start_profiler(args: argparse.Namespace) -> Any:
     if not args.profile:
         return None
     if args.profiler == "pyinstrument":
-        from pyinstrument import Profiler  # noqa: PLC0415 - optional, for --profiler pyinstrument
+        from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.001)
         profiler.start()
         return profiler
-    import cProfile  # noqa: PLC0415
+    import cProfile
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -426,7 +426,7 @@ def stop_profiler(args: argparse.Namespace, profiler: Any) -> None:
         Path(args.profile).write_text(text)
         print(f"profile: {args.profile}")
         return
-    import pstats  # noqa: PLC0415
+    import pstats
 
     profiler.disable()
     profiler.dump_stats(args.profile)
@@ -436,10 +436,10 @@ def stop_profiler(args: argparse.Namespace, profiler: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from django.db import connection  # noqa: PLC0415
-    from django.db.models import Max  # noqa: PLC0415
+    from django.db import connection
+    from django.db.models import Max
 
-    from forewarn.engage.models import Message  # noqa: PLC0415
+    from forewarn.engage.models import Message
 
     print(f"broadcast: {describe_database()}", flush=True)
     print(f"source: {describe_source(*SOURCES)}", flush=True)
@@ -467,7 +467,7 @@ def run(args: argparse.Namespace) -> int:
     )
     promos, promo_seconds = 0, 0.0
     if not args.skip_marketing:
-        promos, promo_seconds = plan_promotion(args.customers)
+        promos, promo_seconds = plan_promotion()
         print(
             f"promotion: {promos} decisions in {promo_seconds:.2f} s, {promos / promo_seconds:,.0f}/s",
             flush=True,

@@ -112,7 +112,7 @@ class Contacts:
         return True
 
     def phone(self) -> str:
-        import phonenumbers  # noqa: PLC0415 - Django and its settings come first
+        import phonenumbers
 
         while True:
             raw = f"+380{self.rng.choice(['50', '63', '66', '67', '68', '73', '93', '95', '97'])}"
@@ -121,7 +121,7 @@ class Contacts:
                 return raw
 
     def email(self, person: dict[str, str]) -> str:
-        from anyascii import anyascii  # noqa: PLC0415
+        from anyascii import anyascii
 
         user = "".join(c for c in anyascii(person["given_name"]).lower() if c.isalnum()) or "client"
         while True:
@@ -142,7 +142,7 @@ def _typo(rng: random.Random, name: str) -> str:
 
 
 def _lookalike(rng: random.Random, person: dict[str, str], contacts: Contacts) -> dict[str, str]:
-    from anyascii import anyascii  # noqa: PLC0415
+    from anyascii import anyascii
 
     twin = dict(person)
     latin = anyascii(person["given_name"]), anyascii(person["family_name"])
@@ -217,7 +217,7 @@ def _break(rng: random.Random, person: dict[str, str], kind: str, header: list[s
 def _distinct_people(count: int, seed: int) -> Iterator[dict[str, str]]:
     """People from the demo generator, without its own look-alikes (a row that repeats the last one's
     date of birth and address)."""
-    from forewarn.core.demo import build_rows  # noqa: PLC0415
+    from forewarn.shell.demo import build_rows
 
     previous: dict[str, str] | None = None
     for row in build_rows(count + count // 20 + 10, seed):
@@ -230,10 +230,10 @@ def _distinct_people(count: int, seed: int) -> Iterator[dict[str, str]]:
             yield row
 
 
-def build_plan(rows: int, bad_fraction: float, duplicate_fraction: float, seed: int) -> Plan:  # noqa: PLR0912
-    import re  # noqa: PLC0415
+def build_plan(rows: int, bad_fraction: float, duplicate_fraction: float, seed: int) -> Plan:  # noqa: PLR0912 - one branch per kind of broken row the plan makes
+    import re
 
-    from forewarn.core.demo import HEADER  # noqa: PLC0415
+    from forewarn.shell.demo import HEADER
 
     rng = random.Random(seed)
     n_bad = round(rows * bad_fraction)
@@ -291,7 +291,7 @@ def build_plan(rows: int, bad_fraction: float, duplicate_fraction: float, seed: 
 
 
 def write_plan(plan: Plan, path: Path) -> None:
-    from forewarn.core.demo import HEADER  # noqa: PLC0415
+    from forewarn.shell.demo import HEADER
 
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -304,8 +304,8 @@ def write_plan(plan: Plan, path: Path) -> None:
 
 def prepare_postgres(url: str) -> None:
     """Make the database in ``url`` exist and be empty: create it, or drop and create an earlier one."""
-    import psycopg  # noqa: PLC0415
-    from psycopg import sql  # noqa: PLC0415
+    import psycopg
+    from psycopg import sql
 
     name = urlsplit(url).path.lstrip("/")
     if not name:
@@ -338,9 +338,9 @@ class Table:
 
 def dump_written_rows() -> tuple[Table, Table, Table]:
     """The customers, identities and consents the import wrote, ready to bind as the database wants."""
-    from django.db import connection  # noqa: PLC0415
+    from django.db import connection
 
-    from forewarn.customers.models import Consent, Customer, Identity  # noqa: PLC0415
+    from forewarn.customers.models import Consent, Customer, Identity
 
     tables = []
     for model in (Customer, Identity, Consent):
@@ -357,10 +357,10 @@ def dump_written_rows() -> tuple[Table, Table, Table]:
 
 
 def empty_customer_tables() -> None:
-    from django.core.management.color import no_style  # noqa: PLC0415
-    from django.db import connection  # noqa: PLC0415
+    from django.core.management.color import no_style
+    from django.db import connection
 
-    from forewarn.customers.models import Customer  # noqa: PLC0415
+    from forewarn.customers.models import Customer
 
     app_tables = [m._meta.db_table for m in Customer._meta.app_config.get_models()]
     app_tables.append(Customer.segments.through._meta.db_table)
@@ -370,7 +370,7 @@ def empty_customer_tables() -> None:
 
 def raw_insert(customers: Table, identities: Table, consents: Table) -> float:
     """Plain INSERTs with ``executemany``, one transaction per 2,000 customers with their rows."""
-    from django.db import connection, transaction  # noqa: PLC0415
+    from django.db import connection, transaction
 
     def insert(table: Table) -> str:
         marks = ", ".join(["%s"] * len(table.columns))
@@ -408,7 +408,7 @@ def raw_insert(customers: Table, identities: Table, consents: Table) -> float:
 
 def check(plan: Plan, result: Any) -> list[str]:
     """Compare what the import did with the plan; print the figures, return what is wrong."""
-    from forewarn.customers.models import DuplicateCandidate, Identity  # noqa: PLC0415
+    from forewarn.customers.models import DuplicateCandidate, Identity
 
     problems = []
     rejected_lines = {line for line, *_rest in result.rejections}
@@ -462,14 +462,14 @@ def check(plan: Plan, result: Any) -> list[str]:
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
-    import django  # noqa: PLC0415
+    import django
 
     django.setup()
-    from django.core.management import call_command  # noqa: PLC0415
-    from django.db import connection  # noqa: PLC0415
+    from django.core.management import call_command
+    from django.db import connection
 
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.customers.services.importing import import_customers  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.customers.services.importing import import_customers
 
     call_command("migrate", verbosity=0)
     print(f"import_customers: {connection.vendor} {connection.settings_dict['NAME']}", flush=True)
@@ -495,7 +495,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
 
     import_started = time.perf_counter()
     if args.profile:
-        import cProfile  # noqa: PLC0415
+        import cProfile
 
         profiler = cProfile.Profile()
         result = profiler.runcall(

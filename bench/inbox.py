@@ -496,9 +496,9 @@ def entry_lines(plans: list[Plan], writer: Writer, agents: list[int]) -> Iterato
 
 def create_staff(seed: int) -> Staff:
     """Teams, agents, supervisors and bench-agent, through the service that creates staff."""
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.accounts.services import create_staff_user  # noqa: PLC0415
-    from forewarn.inbox.models import AgentState, Presence  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.accounts.services import create_staff_user
+    from forewarn.inbox.models import AgentState, Presence
 
     rng = random.Random(seed)
     system = Actor.system("bench")
@@ -577,8 +577,8 @@ class Loaded:
 
 
 def load(url: str, tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabulary]]:
-    import psycopg  # noqa: PLC0415
-    from django.db import connections  # noqa: PLC0415
+    import psycopg
+    from django.db import connections
 
     started = time.perf_counter()
     vocabularies = build_vocabularies(seed)
@@ -634,8 +634,8 @@ def load(url: str, tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabular
 def reuse(tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabulary]]:
     """What ``load`` would return, read from a database an earlier run loaded and kept (``--keep``):
     bench-agent gets a new password, the rows stay as they are (their times are those of that run)."""
-    from forewarn.accounts.models import User  # noqa: PLC0415
-    from forewarn.inbox.models import Ticket  # noqa: PLC0415
+    from forewarn.accounts.models import User
+    from forewarn.inbox.models import Ticket
 
     found = Ticket.objects.count()
     bench = User.objects.filter(username=BENCH_USER).first()
@@ -720,7 +720,7 @@ def p95(values: list[float]) -> float:
 def measure(
     server: Server, loaded: Loaded, workload: Workload, rounds: int, warmup: int
 ) -> dict[str, list[Sample]]:
-    import httpx  # noqa: PLC0415
+    import httpx
 
     samples: dict[str, list[Sample]] = defaultdict(list)
     failures: Counter[str] = Counter()
@@ -765,11 +765,11 @@ def report(samples: dict[str, list[Sample]]) -> None:
 def explain_slowest(samples: dict[str, list[Sample]], threshold_ms: float) -> None:
     """Replay the slowest request of each kind (and of each search class) in-process, its statements
     timed; show the plan of each statement slower than ``threshold_ms``."""
-    from django.db import connection  # noqa: PLC0415
-    from django.test import Client  # noqa: PLC0415
-    from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
 
-    from forewarn.accounts.models import User  # noqa: PLC0415
+    from forewarn.accounts.models import User
 
     logging.getLogger("axes").setLevel(logging.WARNING)  # it tells of the sign-in below
     client = Client(SERVER_NAME=HOST, raise_request_exception=False)  # a failure is reported, not raised

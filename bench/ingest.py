@@ -64,7 +64,7 @@ HOST = "127.0.0.1"
 # The last line of a traceback: "psycopg.errors.DeadlockDetected: deadlock detected".
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Detected|Violation|Conflict)\b.*")
 BENCH_USER = "bench-ingest"
-# type: (source, weight)
+# Each event type: the system it comes from, and how often, by weight
 MIX = {
     "product_viewed": ("web", 35),
     "order_shipped": ("shop", 20),
@@ -249,16 +249,16 @@ def migrate(env: dict[str, str]) -> None:
 
 def prepare(args: argparse.Namespace, url: str) -> tuple[list[Who], str]:
     """Customers, triggers and a token; returns who may be named in events, and the token's secret."""
-    import django  # noqa: PLC0415
+    import django
 
     django.setup()
-    from django.db import connections  # noqa: PLC0415
+    from django.db import connections
 
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.accounts.services import create_staff_user, issue_token  # noqa: PLC0415
-    from forewarn.core import clock  # noqa: PLC0415
-    from forewarn.customers.models import Identity  # noqa: PLC0415
-    from forewarn.engage.demo import ensure_triggers  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.accounts.services import create_staff_user, issue_token
+    from forewarn.core import clock
+    from forewarn.customers.models import Identity
+    from forewarn.engage.demo import ensure_triggers
 
     print(f"ingest: {describe_database()}", flush=True)
     started = time.perf_counter()
@@ -325,7 +325,7 @@ def drive(
     url: str, secret: str, bodies: list[tuple[int, bytes]], *, clients: int, timeout: float, deadline: float
 ) -> tuple[list[Answer], float]:
     """Send every body once from ``clients`` threads; returns the answers and the wall time."""
-    import httpx  # noqa: PLC0415
+    import httpx
 
     answers: list[Answer] = []
     lock = threading.Lock()
@@ -374,9 +374,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def outcomes(tag: str) -> tuple[int, Counter[str]]:
     """Events stored from the measured run, and the messages they led to by status."""
-    from django.db.models import Count  # noqa: PLC0415
+    from django.db.models import Count
 
-    from forewarn.engage.models import Event, Message  # noqa: PLC0415
+    from forewarn.engage.models import Event, Message
 
     stored = Event.objects.filter(external_id__startswith=f"{tag}-").count()
     by_status = Counter(
@@ -403,8 +403,8 @@ def shape_of(sql: str) -> str:
 
 def in_process(args: argparse.Namespace, maker: EventMaker, secret: str) -> list[str]:
     """One batch through the view in-process, with its queries counted; then, if asked, a profile."""
-    from django.db import connection  # noqa: PLC0415
-    from django.test import Client  # noqa: PLC0415
+    from django.db import connection
+    from django.test import Client
 
     problems: list[str] = []
     http = Client(HTTP_HOST=HOST, HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -445,7 +445,7 @@ def in_process(args: argparse.Namespace, maker: EventMaker, secret: str) -> list
 def profile_batches(args: argparse.Namespace, batches: list[list[dict[str, Any]]], post: Any) -> None:
     started = time.perf_counter()
     if args.profiler == "pyinstrument":
-        from pyinstrument import Profiler  # noqa: PLC0415
+        from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.0005)
         profiler.start()
@@ -454,8 +454,8 @@ def profile_batches(args: argparse.Namespace, batches: list[list[dict[str, Any]]
         profiler.stop()
         Path(args.profile).write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
     else:
-        import cProfile  # noqa: PLC0415
-        import pstats  # noqa: PLC0415
+        import cProfile
+        import pstats
 
         cprofile = cProfile.Profile()
         cprofile.enable()

@@ -79,7 +79,7 @@ class Queue:
         self.rng = random.Random(seed)
 
     def add(self, count: int, *, now: datetime, due: bool, label: str) -> None:
-        from forewarn.engage.models import Message  # noqa: PLC0415
+        from forewarn.engage.models import Message
 
         ticker = Ticker(label, count)
         made = 0
@@ -105,9 +105,9 @@ class Queue:
 
 
 def statuses() -> Counter[str]:
-    from django.db.models import Count  # noqa: PLC0415
+    from django.db.models import Count
 
-    from forewarn.engage.models import Message  # noqa: PLC0415
+    from forewarn.engage.models import Message
 
     rows = Message.objects.filter(kind="bench").values("status").annotate(n=Count("pk"))
     return Counter({row["status"]: row["n"] for row in rows})
@@ -115,8 +115,8 @@ def statuses() -> Counter[str]:
 
 def one_round(limit: int) -> int:
     """What ``dispatch_once`` does but release waiting messages (none here): claim a batch, deliver it."""
-    from forewarn.core import clock  # noqa: PLC0415
-    from forewarn.engage.services.outbox import claim_due_messages, deliver  # noqa: PLC0415
+    from forewarn.core import clock
+    from forewarn.engage.services.outbox import claim_due_messages, deliver
 
     claimed = claim_due_messages(now=clock.now(), limit=limit)
     for message in claimed:
@@ -126,7 +126,7 @@ def one_round(limit: int) -> int:
 
 def drain(sends: int, batch: int, loop: str) -> tuple[int, float, dict[str, int]]:
     """Run the sender loop until ``sends`` messages are handled; returns (handled, seconds, outcomes)."""
-    from forewarn.engage.services.outbox import dispatch_once  # noqa: PLC0415
+    from forewarn.engage.services.outbox import dispatch_once
 
     step = one_round if loop == "claim" else (lambda limit: dispatch_once(limit=limit))
     before = statuses()
@@ -148,9 +148,9 @@ def drain(sends: int, batch: int, loop: str) -> tuple[int, float, dict[str, int]
 
 def explain(now: datetime, limit: int) -> None:
     """The query plans of the sender's claim queries as they run now."""
-    from django.db import transaction  # noqa: PLC0415
+    from django.db import transaction
 
-    from forewarn.engage.models import Message, MessageStatus, Suppression  # noqa: PLC0415
+    from forewarn.engage.models import Message, MessageStatus, Suppression
 
     due = (
         Message.objects.select_for_update(skip_locked=True)
@@ -166,7 +166,7 @@ def explain(now: datetime, limit: int) -> None:
     # As send_time_block asks it (.exists(): no ordering, one row).
     listed = Suppression.objects.filter(customer__isnull=True, address="+380670000001").order_by()[:1]
     options: dict[str, Any] = {}
-    from django.db import connection  # noqa: PLC0415
+    from django.db import connection
 
     if connection.vendor == "postgresql":
         options = {"analyze": True, "buffers": True}
@@ -181,10 +181,10 @@ def explain(now: datetime, limit: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from django.db.models import Count  # noqa: PLC0415
+    from django.db.models import Count
 
-    from forewarn.core import clock  # noqa: PLC0415
-    from forewarn.engage.models import Message  # noqa: PLC0415
+    from forewarn.core import clock
+    from forewarn.engage.models import Message
 
     print(f"outbox: {describe_database()}", flush=True)
     source = describe_source("forewarn.engage.services.outbox", "forewarn.channels.providers.local")

@@ -41,17 +41,17 @@ PRESIDIO_KINDS = {
 def presidio_analyzer() -> Callable[[str], list[tuple[str, int, int]]]:
     # Imported here: Presidio is an extra for this benchmark, and the message below says how to get it.
     try:
-        import spacy  # noqa: PLC0415
-        import tldextract  # noqa: PLC0415
-        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry  # noqa: PLC0415
-        from presidio_analyzer.nlp_engine import SpacyNlpEngine  # noqa: PLC0415
-        from presidio_analyzer.predefined_recognizers import (  # noqa: PLC0415
+        import spacy
+        import tldextract
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+        from presidio_analyzer.predefined_recognizers import (
             CreditCardRecognizer,
             EmailRecognizer,
             IbanRecognizer,
             PhoneRecognizer,
         )
-        from presidio_analyzer.predefined_recognizers.generic import email_recognizer  # noqa: PLC0415
+        from presidio_analyzer.predefined_recognizers.generic import email_recognizer
     except ImportError:
         sys.exit(
             "bench/pii.py compares with Presidio: install it with `make bench-pii` (the pii-bench extra)"

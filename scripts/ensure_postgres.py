@@ -31,7 +31,7 @@ def try_start_local_cluster() -> None:
         version = version_dir.rsplit("/", 1)[-1]
         print(f"PostgreSQL is not answering; starting local cluster {version}/main…", flush=True)
         subprocess.run(  # noqa: S603 - fixed command, version read from the local filesystem
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],  # noqa: S607
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],  # noqa: S607 - Debian's cluster tool, found on the PATH as root would
             timeout=60,
             check=False,
         )

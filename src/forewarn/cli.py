@@ -30,13 +30,13 @@ app.add_typer(privacy_app, name="privacy")
 
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forewarn.settings")
-    import django  # noqa: PLC0415 - configure only when a command runs
+    import django
 
     django.setup()
 
 
 def _call(*args: str) -> None:
-    from django.core.management import call_command  # noqa: PLC0415
+    from django.core.management import call_command
 
     call_command(*args)
 
@@ -57,7 +57,7 @@ def worker(
 ) -> None:
     """Run one task worker (run several, on several machines, to scale out)."""
     _setup()
-    from django.core.management import call_command  # noqa: PLC0415
+    from django.core.management import call_command
 
     call_command("db_worker", queue_name=queues, interval=interval, reload=False)
 
@@ -70,7 +70,7 @@ def _supervise(command: str, stop: threading.Event) -> None:
             if process is not None:
                 typer.echo(f"{command} exited with {process.returncode}; restarting", err=True)
             # The command is one of Forewarn's own, named in this module, never user input.
-            process = subprocess.Popen([sys.executable, "-m", "forewarn.cli", command])  # noqa: S603
+            process = subprocess.Popen([sys.executable, "-m", "forewarn.cli", command])  # noqa: S603 - our own interpreter and module, with a fixed command
         stop.wait(1.0)
     if process is not None and process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -88,8 +88,8 @@ def dispatch(
     """Send due messages from the outbox, and run the periodic work (SLA sweeps, handing out queued
     tickets); run several, on several machines, to send faster."""
     _setup()
-    from forewarn.core.periodic import run_periodic  # noqa: PLC0415
-    from forewarn.engage.services.outbox import run_dispatcher  # noqa: PLC0415
+    from forewarn.core.periodic import run_periodic
+    from forewarn.engage.services.outbox import run_dispatcher
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -111,7 +111,7 @@ def serve(
 ) -> None:
     """Serve the UI and API (and, unless told not to, one background task worker)."""
     _setup()
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     _call("collectstatic", "--no-input", "--verbosity", "0")
     stop = threading.Event()
@@ -140,9 +140,9 @@ def demo_data(
 ) -> None:
     """Create a demo world: staff, customers in uk/ru/en with duplicates, consents and time zones."""
     _setup()
-    from rich.progress import Progress  # noqa: PLC0415
+    from rich.progress import Progress
 
-    from forewarn.core import demo  # noqa: PLC0415
+    from forewarn.shell import demo
 
     if if_empty and demo.world_exists():
         typer.echo("Demo data already loaded.")
@@ -172,11 +172,11 @@ def import_customers(
 ) -> None:
     """Import customers from CSV: normalise, report bad rows, fold and flag duplicates."""
     _setup()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn  # noqa: PLC0415
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.core.errors import ServiceError  # noqa: PLC0415
-    from forewarn.customers.services.importing import import_customers as run  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.core.errors import ServiceError
+    from forewarn.customers.services.importing import import_customers as run
 
     started = time.perf_counter()
     with Progress(
@@ -228,10 +228,10 @@ def import_events(
 ) -> None:
     """Send journey events from a file through the triggers and the contact policy, as the API does."""
     _setup()
-    from rich.progress import Progress  # noqa: PLC0415
+    from rich.progress import Progress
 
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.engage.services.events import import_event_file  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.engage.services.events import import_event_file
 
     started = time.perf_counter()
     with Progress() as progress:
@@ -253,8 +253,8 @@ def import_events(
 def dedupe() -> None:
     """Look for fuzzy duplicates among all customers and list them for review."""
     _setup()
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.customers.services.dedup import find_duplicates  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.customers.services.dedup import find_duplicates
 
     found = find_duplicates(actor=Actor.system("cli"))
     typer.echo(f"{found} new duplicate candidates recorded.")
@@ -268,9 +268,9 @@ def create_user(
 ) -> None:
     """Create a member of staff."""
     _setup()
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.accounts.services import create_staff_user  # noqa: PLC0415
-    from forewarn.core.errors import ServiceError  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.accounts.services import create_staff_user
+    from forewarn.core.errors import ServiceError
 
     try:
         create_staff_user(actor=Actor.system("cli"), username=username, password=password, role=role)
@@ -288,9 +288,9 @@ def issue_token(
 ) -> None:
     """Issue an API token for a member of staff and print its secret (shown only once)."""
     _setup()
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.accounts.models import User  # noqa: PLC0415
-    from forewarn.accounts.services import issue_token as issue  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.accounts.models import User
+    from forewarn.accounts.services import issue_token as issue
 
     user = User.objects.filter(username=username).first()
     if user is None:
@@ -306,7 +306,7 @@ def imap_poll(
 ) -> None:
     """Fetch unread mail from the support mailbox (FOREWARN_IMAP_URL) into tickets."""
     _setup()
-    from forewarn.inbox import imap  # noqa: PLC0415
+    from forewarn.inbox import imap
 
     config = imap.configured()
     if config is None:
@@ -329,7 +329,7 @@ def smtp(
 ) -> None:
     """Receive email for the support address: each message becomes a ticket or joins its thread."""
     _setup()
-    from forewarn.inbox.smtp import start_receiver  # noqa: PLC0415
+    from forewarn.inbox.smtp import start_receiver
 
     receiver = start_receiver(host, port)
     typer.echo(f"Receiving email on {host}:{port} (Ctrl+C to stop).")
@@ -347,8 +347,8 @@ def smtp(
 def privacy_keys() -> None:
     """List the keys that seal personal values, and how many values each one seals."""
     _setup()
-    from forewarn.privacy.crypto import keyring  # noqa: PLC0415
-    from forewarn.privacy.services.keys import keys_in_use  # noqa: PLC0415
+    from forewarn.privacy.crypto import keyring
+    from forewarn.privacy.services.keys import keys_in_use
 
     ring, used = keyring(), keys_in_use()
     for kid, _key in ring.keys:
@@ -362,9 +362,9 @@ def privacy_keys() -> None:
 def privacy_new_key() -> None:
     """Make a new key the one that seals (key file only); then run `forewarn privacy reencrypt`."""
     _setup()
-    from django.core.exceptions import ImproperlyConfigured  # noqa: PLC0415
+    from django.core.exceptions import ImproperlyConfigured
 
-    from forewarn.privacy.crypto import new_key  # noqa: PLC0415
+    from forewarn.privacy.crypto import new_key
 
     try:
         typer.echo(f"New key {new_key()} seals from now on. Restart running processes, then re-encrypt.")
@@ -381,9 +381,9 @@ def privacy_reencrypt(
 ) -> None:
     """Seal every value under the current key (after a new key, before dropping old ones)."""
     _setup()
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.privacy.crypto import drop_keys_except, keyring  # noqa: PLC0415
-    from forewarn.privacy.services.keys import reencrypt_values  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.privacy.crypto import drop_keys_except, keyring
+    from forewarn.privacy.services.keys import reencrypt_values
 
     moved = reencrypt_values(actor=Actor.system("cli"))
     typer.echo(f"{moved} values re-encrypted under {keyring().current}.")
@@ -396,8 +396,8 @@ def privacy_reencrypt(
 def privacy_verify_audit() -> None:
     """Check that no audit entry was changed or removed (each carries the hash of the one before)."""
     _setup()
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.privacy.services.audit import verify_audit_chain  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.privacy.services.audit import verify_audit_chain
 
     report = verify_audit_chain(actor=Actor.system("cli"))
     if report.intact:
@@ -415,10 +415,10 @@ def privacy_export(
 ) -> None:
     """Write everything held about a person as JSON (to standard output by default)."""
     _setup()
-    import json  # noqa: PLC0415
+    import json
 
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.privacy.services.subjects import export_person  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.privacy.services.subjects import export_person
 
     text = json.dumps(
         export_person(actor=Actor.system("cli"), customer_id=customer_id, reason=reason),
@@ -440,9 +440,9 @@ def privacy_erase(
 ) -> None:
     """Erase a person: every personal value goes, the anonymous rows stay; the erasure is audited."""
     _setup()
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
-    from forewarn.core.errors import ServiceError  # noqa: PLC0415
-    from forewarn.privacy.services.subjects import erase_person  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
+    from forewarn.core.errors import ServiceError
+    from forewarn.privacy.services.subjects import erase_person
 
     try:
         result = erase_person(
@@ -465,7 +465,7 @@ def privacy_erase(
 def manage(ctx: typer.Context) -> None:
     """Run a Django management command (forewarn manage showmigrations …)."""
     _setup()
-    from django.core.management import execute_from_command_line  # noqa: PLC0415
+    from django.core.management import execute_from_command_line
 
     execute_from_command_line(["forewarn manage", *ctx.args])
 

@@ -28,7 +28,7 @@ def imap_settings(url: str) -> dict[str, object] | None:
     """``imaps://user:password@host:993/INBOX?done=Forewarn&interval=60`` as FOREWARN_IMAP's dict."""
     if not url:
         return None
-    from urllib.parse import parse_qs, unquote, urlsplit  # noqa: PLC0415
+    from urllib.parse import parse_qs, unquote, urlsplit  # noqa: PLC0415 - only when a database URL is parsed
 
     parts = urlsplit(url)
     query = parse_qs(parts.query)
@@ -151,7 +151,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "forewarn.core.context_processors.navigation",
+                "forewarn.shell.context_processors.navigation",
             ],
         },
     },

@@ -6,13 +6,13 @@ from django.views.i18n import JavaScriptCatalog
 from forewarn.accounts import views as account_views
 from forewarn.accounts.api import router as accounts_router
 from forewarn.core import views as core_views
-from forewarn.core.api import api
 from forewarn.customers.api import router as customers_router
 from forewarn.engage import views as engage_views
 from forewarn.engage.api import router as engage_router
 from forewarn.inbox.api import router as inbox_router
 from forewarn.inbox.settings_api import router as inbox_settings_router
 from forewarn.privacy.api import router as privacy_router
+from forewarn.shell.api import api
 
 api.add_router("/", accounts_router)
 api.add_router("/", customers_router)

@@ -18,10 +18,10 @@ BATCH = 5000
 
 
 def seed(customers: int) -> int:
-    from forewarn.core import clock  # noqa: PLC0415
-    from forewarn.customers.models import Customer, Identity  # noqa: PLC0415
-    from forewarn.engage.models import Incident, Message  # noqa: PLC0415
-    from forewarn.engage.services import incidents  # noqa: PLC0415
+    from forewarn.core import clock
+    from forewarn.customers.models import Customer, Identity
+    from forewarn.engage.models import Incident, Message
+    from forewarn.engage.services import incidents
 
     now = clock.now()
     for start in range(0, customers, BATCH):
@@ -74,7 +74,7 @@ def main() -> int:
     parser.add_argument("--customers", type=int, required=True)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forewarn.settings")
-    import django  # noqa: PLC0415
+    import django
 
     django.setup()
     queued = seed(args.customers)

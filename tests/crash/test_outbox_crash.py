@@ -164,14 +164,14 @@ class Database:
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
     def _admin(self, statement: str) -> None:
-        import psycopg  # noqa: PLC0415
+        import psycopg
 
         with psycopg.connect(self.url, dbname="postgres", autocommit=True, connect_timeout=5) as conn:
             conn.execute(statement.encode())
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         if self.postgres:
-            import psycopg  # noqa: PLC0415
+            import psycopg
 
             with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
                 return conn.execute(sql.encode()).fetchall()
@@ -208,7 +208,7 @@ def forewarn_env(db: Database, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def run_once(args: list[str], env: dict[str, str], timeout: float = 600) -> str:
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603 - our own forewarn commands, built by the test
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -216,7 +216,7 @@ def run_once(args: list[str], env: dict[str, str], timeout: float = 600) -> str:
 def start_dispatcher(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     command = [str(BIN / "forewarn"), "dispatch", "--batch", "100", "--interval", "0.05"]
     with log.open("ab") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 - our own forewarn commands, built by the test
 
 
 def tail(log: Path, lines: int = 30) -> str:

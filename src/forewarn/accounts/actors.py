@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from ninja.errors import AuthenticationError
 
 from forewarn.accounts.roles import ALL_PERMISSIONS
 from forewarn.core.errors import Forbidden
@@ -64,3 +66,20 @@ class Actor:
 
     def __str__(self) -> str:
         return str(self.user) if self.user is not None else self.label
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    """Who sent an API request: ninja's authentication has put the Actor on it."""
+    actor = getattr(request, "auth", None)
+    if not isinstance(actor, Actor):  # pragma: no cover - every route is authenticated
+        raise AuthenticationError
+    return actor
+
+
+def actor_for(request: HttpRequest) -> Actor:
+    """The signed-in member of staff behind a page (``core.web.staff_view`` has made sure of one)."""
+    from forewarn.accounts.models import User  # noqa: PLC0415 - actors load before the app registry
+
+    user = request.user
+    assert isinstance(user, User)
+    return Actor.of(user)

@@ -10,8 +10,10 @@ from ninja import Router, Schema, Status
 from pydantic import AwareDatetime, Field
 
 from forewarn.accounts import services
+from forewarn.accounts.actors import actor_of
 from forewarn.accounts.models import ApiToken
-from forewarn.core.api import NOT_REPLAYED, InputSchema, actor_of
+from forewarn.core.http import InputSchema
+from forewarn.core.idempotency import NOT_REPLAYED
 
 router = Router(tags=["staff"])
 

@@ -174,3 +174,9 @@ def revoke_token(*, actor: Actor, token: ApiToken) -> None:
         token.revoked_at = clock.now()
         token.save(update_fields=["revoked_at"])
         _changed(actor, token, "revoked", {"user": token.user.username})
+
+
+def list_teams_for(actor: Actor) -> QuerySet[Team]:
+    """Every team, by name."""
+    actor.require(Perm.STAFF_VIEW)
+    return Team.objects.order_by("name")

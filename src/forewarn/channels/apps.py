@@ -11,8 +11,8 @@ class ChannelsConfig(AppConfig):
     verbose_name = _("Channels")
 
     def ready(self) -> None:
-        from forewarn.channels.personal_data import HOLDER  # noqa: PLC0415 - models are loaded by now
-        from forewarn.privacy.services.subjects import register  # noqa: PLC0415
+        from forewarn.channels.personal_data import HOLDER
+        from forewarn.privacy.services.subjects import register
 
         register(HOLDER)
 

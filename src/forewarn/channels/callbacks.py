@@ -243,7 +243,7 @@ def _parse_twilio(url: str, headers: dict[str, str], body: bytes) -> list[Callba
 # --- Telegram: JSON updates with the secret token we gave setWebhook ---------------------------------------
 
 
-def _parse_telegram(url: str, headers: dict[str, str], body: bytes) -> list[CallbackEvent]:
+def _parse_telegram(_url: str, headers: dict[str, str], body: bytes) -> list[CallbackEvent]:
     token = headers.get("x-telegram-bot-api-secret-token", "")
     if not token:
         raise SignatureInvalid("X-Telegram-Bot-Api-Secret-Token is missing")
@@ -322,7 +322,7 @@ VIBER_RECEIPTS = {
 }
 
 
-def _parse_viber(url: str, headers: dict[str, str], body: bytes) -> list[CallbackEvent]:
+def _parse_viber(_url: str, headers: dict[str, str], body: bytes) -> list[CallbackEvent]:
     signature = headers.get("x-viber-content-signature", "").strip().lower()
     if not signature:
         raise SignatureInvalid("X-Viber-Content-Signature is missing")
@@ -407,7 +407,7 @@ def _parse_viber(url: str, headers: dict[str, str], body: bytes) -> list[Callbac
 # --- Our own webhook: JSON events signed like the messages we send ----------------------------------------
 
 
-def _parse_webhook(url: str, headers: dict[str, str], body: bytes) -> list[CallbackEvent]:
+def _parse_webhook(_url: str, headers: dict[str, str], body: bytes) -> list[CallbackEvent]:
     signature = headers.get("x-forewarn-signature", "").strip()
     if not signature:
         raise SignatureInvalid("X-Forewarn-Signature is missing")

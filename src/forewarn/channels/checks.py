@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from forewarn.channels.registry import build_provider, close_provider
 
 
-def check_providers(**kwargs: Any) -> list[checks.CheckMessage]:
+def check_providers(**_kwargs: Any) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = []
     providers = getattr(settings, "FOREWARN_PROVIDERS", None) or {}
     if not isinstance(providers, dict):

@@ -53,14 +53,14 @@ def _factory(kind: str) -> Callable[..., Provider]:
     # Imported here, not at the top: the local provider needs the app registry, and settings.py imports
     # this module for providers_from_env before there is one.
     if kind == "local":
-        from forewarn.channels.providers.local import LocalProvider  # noqa: PLC0415
+        from forewarn.channels.providers.local import LocalProvider  # noqa: PLC0415 - a provider's module loads only when it is configured
 
         return LocalProvider
     if kind == "smtp":
-        from forewarn.channels.providers.email import SmtpProvider  # noqa: PLC0415
+        from forewarn.channels.providers.email import SmtpProvider  # noqa: PLC0415 - a provider's module loads only when it is configured
 
         return SmtpProvider
-    from forewarn.channels.providers import http  # noqa: PLC0415
+    from forewarn.channels.providers import http  # noqa: PLC0415 - a provider's module loads only when it is configured
 
     factories: dict[str, Callable[..., Provider]] = {
         "twilio": http.TwilioSmsProvider,

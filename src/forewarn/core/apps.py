@@ -8,6 +8,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self) -> None:
-        from forewarn.core import lookups  # noqa: PLC0415 - models are loaded by now
+        from forewarn.core import lookups
 
         lookups.register()

@@ -86,7 +86,7 @@ class Rows:
         self.pk_column = f"{table}.{ops.quote_name(meta.pk.column)}"
         assignments = ", ".join(f"{c} = %s" for c in columns)
         # Names come from the model and every value is bound.
-        self.update_sql = f"UPDATE {table} SET {assignments} WHERE {ops.quote_name(meta.pk.column)} = %s"  # noqa: S608
+        self.update_sql = f"UPDATE {table} SET {assignments} WHERE {ops.quote_name(meta.pk.column)} = %s"  # noqa: S608 - names quoted by the backend; values are parameters
 
     def adapt(self, name: str, value: Any) -> Any:
         """One value as the database takes it, for a value that every row shares (pass ``prepared=True``)."""

@@ -28,7 +28,7 @@ def frozen_at(moment: datetime) -> Iterator[None]:
 
 
 def advance(delta: timedelta) -> None:
-    global _frozen  # noqa: PLW0603
+    global _frozen  # noqa: PLW0603 - the clock is process-wide by design
     if _frozen is None:
         raise RuntimeError("advance() works only inside frozen_at()")
     _frozen += delta

@@ -1,6 +1,6 @@
 """Replaying create requests that carry an ``Idempotency-Key`` header.
 
-Every ``POST`` of the API honours the key (``core.api`` applies it to all of them at once): the first
+Every ``POST`` of the API honours the key (``shell.api`` applies it to all of them at once): the first
 request with a key runs and its answer is stored in the same transaction as the change, so a retry after
 a crash either finds the answer or finds nothing done; a retry with the same key and the same request
 gets the first answer back and changes nothing; the same key with another request is a conflict. Two
@@ -24,6 +24,9 @@ from forewarn.core.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+# A POST whose answer must never be stored (a token's secret, a personal value in the clear) says so with
+# ``openapi_extra=NOT_REPLAYED``: it ignores the header, and the schema does not offer it.
+NOT_REPLAYED = {"x-idempotent": False}
 
 
 @dataclass(frozen=True)

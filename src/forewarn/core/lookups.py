@@ -73,7 +73,7 @@ class Among(Lookup[Any]):
             array = "bigint[]" if self.integers else "text[]"
             return f"{lhs} = ANY(%s::{array})", [*params, self.rhs]
         # The left side is a column the compiler quoted; the values are bound.
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(self.rhs)]  # noqa: S608
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*params, json.dumps(self.rhs)]  # noqa: S608 - Django's own compiled SQL; values are parameters
 
 
 def register() -> None:

@@ -13,7 +13,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def health(request: HttpRequest) -> JsonResponse:
+def health(_request: HttpRequest) -> JsonResponse:
     """For load balancers: the process answers and the database is reachable."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -21,6 +21,6 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
-def api_not_found(request: HttpRequest) -> JsonResponse:
+def api_not_found(_request: HttpRequest) -> JsonResponse:
     body = {"error": {"code": "not_found", "message": _("There is no such API endpoint."), "fields": []}}
     return JsonResponse(body, status=404)

@@ -1,4 +1,4 @@
-"""What every UI view shares: the acting user, and service errors shown as pages, not tracebacks."""
+"""What every UI view shares: service errors shown as pages, not tracebacks, and pages or their parts."""
 
 from __future__ import annotations
 
@@ -11,17 +11,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
-from forewarn.accounts.actors import Actor
-from forewarn.accounts.models import User
 from forewarn.core.errors import ServiceError
 
 View = Callable[..., HttpResponse]
-
-
-def actor_for(request: HttpRequest) -> Actor:
-    user = request.user
-    assert isinstance(user, User)
-    return Actor.of(user)
 
 
 def public_view(view: View) -> View:

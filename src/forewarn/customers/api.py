@@ -10,8 +10,8 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from forewarn.accounts.roles import Perm
-from forewarn.core.api import InputSchema, Page, actor_of, paginate
+from forewarn.accounts.actors import actor_of
+from forewarn.core.http import InputSchema, Page, paginate
 from forewarn.customers.models import (
     Consent,
     ConsentChange,
@@ -23,7 +23,7 @@ from forewarn.customers.models import (
     Segment,
 )
 from forewarn.customers.services import consent as consent_service
-from forewarn.customers.services import importing, merging
+from forewarn.customers.services import dedup, importing, merging
 from forewarn.customers.services import profiles as svc
 
 router = Router(tags=["customers"])
@@ -344,7 +344,7 @@ def put_consent(request: HttpRequest, customer_id: int, payload: ConsentUpdate) 
         note=payload.note,
     )
     # Not customer.consents.all(): that is the list read before the change.
-    return list(Consent.objects.filter(customer=customer))
+    return consent_service.consents_of(actor, customer)
 
 
 @router.get(
@@ -384,9 +384,7 @@ def duplicates(
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
-    actor = actor_of(request)
-    actor.require(Perm.CUSTOMERS_VIEW)
-    rows = DuplicateCandidate.objects.filter(status=status)
+    rows = dedup.list_duplicates_for(actor_of(request), status=status)
     return paginate(rows, limit=limit, offset=offset, shape=lambda d: d)
 
 
@@ -419,5 +417,4 @@ def import_rejections(request: HttpRequest, job_id: int, limit: int = 100, offse
 
 @router.get("/segments", response=list[SegmentOut], summary="Segments in use")
 def segments(request: HttpRequest) -> list[Segment]:
-    actor_of(request).require(Perm.CUSTOMERS_VIEW)
-    return list(Segment.objects.all())
+    return list(svc.list_segments_for(actor_of(request)))

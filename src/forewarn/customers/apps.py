@@ -8,7 +8,7 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from forewarn.customers.services.personal_data import HOLDER  # noqa: PLC0415 - models are loaded by now
-        from forewarn.privacy.services.subjects import register  # noqa: PLC0415
+        from forewarn.customers.services.personal_data import HOLDER
+        from forewarn.privacy.services.subjects import register
 
         register(HOLDER)

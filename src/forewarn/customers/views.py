@@ -13,23 +13,21 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import ValidationFailed
 from forewarn.core.vocab import Channel, Language, Topic
-from forewarn.core.web import actor_for, render_page_or_part, staff_view
+from forewarn.core.web import render_page_or_part, staff_view
 from forewarn.customers.models import (
     ConsentStatus,
     Customer,
-    DuplicateCandidate,
     IdentityKind,
     ImportJob,
-    Merge,
-    Segment,
 )
 from forewarn.customers.normalize import format_phone
 from forewarn.customers.services import consent as consent_service
-from forewarn.customers.services import importing, merging
+from forewarn.customers.services import dedup, importing, merging
 from forewarn.customers.services import profiles as svc
 from forewarn.privacy.services.protect import with_hidden
 
@@ -51,7 +49,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "languages": Language.choices,
         "channels": Channel.choices,
         "topics": Topic.choices,
-        "segments": Segment.objects.all(),
+        "segments": svc.list_segments_for(actor),
     }
     return render_page_or_part(request, "customers/list.html", "customers/_results.html", context)
 
@@ -74,7 +72,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     history = with_hidden(
         "customers.consent_change", list(customer.consent_history.select_related("actor")[:50])
     )
-    merges = Merge.objects.filter(survivor=customer).select_related("absorbed", "actor")[:20]
+    merges = merging.list_merges_for(actor, survivor=customer)
     timeline: list[dict[str, Any]] = [{"at": c.changed_at, "kind": "consent", "item": c} for c in history] + [
         {"at": m.merged_at, "kind": "merge", "item": m} for m in merges
     ]
@@ -89,10 +87,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "consents": consent_service.consent_matrix(customer),
         "history": history,
         "timeline": timeline,
-        "duplicates": DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.OPEN).filter(
-            first=customer
-        )
-        | DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.OPEN, second=customer),
+        "duplicates": dedup.list_duplicates_for(actor, customer=customer),
         "may_edit_consent": actor.may(Perm.CONSENT_EDIT),
         "may_see_messages": actor.may(Perm.ENGAGE_VIEW),
         "may_see_tickets": actor.may(Perm.TICKETS_VIEW),
@@ -131,15 +126,11 @@ def record_consent(request: HttpRequest, customer_id: int) -> HttpResponse:
 @staff_view
 def duplicates(request: HttpRequest) -> HttpResponse:
     actor = actor_for(request)
-    actor.require(Perm.CUSTOMERS_VIEW)
-    open_pairs = DuplicateCandidate.objects.filter(status=DuplicateCandidate.Status.OPEN).select_related(
-        "first", "second"
-    )
-    page = Paginator(open_pairs, 20).get_page(request.GET.get("page"))
+    page = Paginator(dedup.list_duplicates_for(actor), 20).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "may_merge": actor.may(Perm.CUSTOMERS_MERGE),
-        "recent_merges": Merge.objects.select_related("survivor", "absorbed", "actor")[:20],
+        "recent_merges": merging.list_merges_for(actor),
     }
     return render(request, "customers/duplicates.html", context)
 
@@ -201,7 +192,7 @@ def imports(request: HttpRequest) -> HttpResponse:
                 messages.error(request, "; ".join(f.message for f in exc.fields))
             else:
                 return redirect("customers:import-detail", job_id=job.pk)
-    jobs = ImportJob.objects.select_related("actor")[:50]
+    jobs = importing.list_imports_for(actor)
     return render(request, "customers/imports.html", {"jobs": jobs})
 
 

@@ -11,10 +11,11 @@ from ninja import Header, Query, Router, Schema, Status
 from pydantic import Field
 from pydantic import ValidationError as PydanticError
 
-from forewarn.accounts.actors import Actor
+from forewarn.accounts.actors import Actor, actor_of
+from forewarn.accounts.roles import Perm
 from forewarn.channels.callbacks import MalformedCallback, SignatureInvalid, parse_callback
-from forewarn.core.api import InputSchema, Page, actor_of, paginate
 from forewarn.core.errors import FieldError, ServiceError, ValidationFailed
+from forewarn.core.http import InputSchema, Page, paginate
 from forewarn.customers.services.profiles import get_customer_for
 from forewarn.engage.models import FrequencyCap, Incident, Message, Trigger
 from forewarn.engage.services import events as event_service
@@ -173,7 +174,7 @@ def webhook_events(
 ) -> Status[Any]:
     """Sign the raw body with the source's secret: `X-Forewarn-Signature: sha256=<hex HMAC-SHA256>`."""
     event_service.verify_webhook(source=source, body=request.body, signature=signature)
-    actor = Actor.system(f"webhook:{source}")
+    actor = Actor.machine(f"webhook:{source}", Perm.EVENTS_SEND)  # a source may send events, no more
     status, answer = _ingest(actor, request.body, source)
     return Status(status, answer)
 

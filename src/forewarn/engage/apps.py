@@ -8,7 +8,7 @@ class EngageConfig(AppConfig):
     verbose_name = _("Proactive messages")
 
     def ready(self) -> None:
-        from forewarn.engage.services.personal_data import HOLDER  # noqa: PLC0415 - models are loaded by now
-        from forewarn.privacy.services.subjects import register  # noqa: PLC0415
+        from forewarn.engage.services.personal_data import HOLDER
+        from forewarn.privacy.services.subjects import register
 
         register(HOLDER)

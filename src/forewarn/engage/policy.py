@@ -320,7 +320,9 @@ def _arbitrate(view: CustomerView, intent: Intent, at: datetime, caps: list[Cap]
     return False, []
 
 
-def decide(view: CustomerView, intent: Intent, now: datetime, rules: Rules) -> Decision:  # noqa: PLR0911, PLR0912
+def decide(  # noqa: C901, PLR0911, PLR0912 - the policy's steps in ADR 0008's order, read top to bottom
+    view: CustomerView, intent: Intent, now: datetime, rules: Rules
+) -> Decision:
     trail: Trail = []
 
     if intent.dedup_key and intent.dedup_key in view.dedup_keys:

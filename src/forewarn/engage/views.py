@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
-from forewarn.channels.models import LocalDelivery
+from forewarn.channels.services import list_local_deliveries_for
 from forewarn.core.errors import FieldError, ValidationFailed
 from forewarn.core.vocab import Channel, Language, Topic
-from forewarn.core.web import actor_for, public_view, render_page_or_part, staff_view
-from forewarn.customers.models import Customer, Segment
+from forewarn.core.web import public_view, render_page_or_part, staff_view
+from forewarn.customers.services import profiles
 from forewarn.customers.services.profiles import get_customer_for
 from forewarn.engage.models import Event, Incident, MessageStatus, Variant, WhenBumped, WhenLate
 from forewarn.engage.reasons import Reason
@@ -35,16 +36,6 @@ LOG_FILTERS = ("status", "channel", "topic", "kind", "reason", "customer_id", "i
 
 
 # --- incidents -----------------------------------------------------------------------------------------
-
-
-def _districts() -> list[str]:
-    values = (
-        Customer.objects.filter(status=Customer.Status.ACTIVE)
-        .exclude(attributes__district="")
-        .values_list("attributes__district", flat=True)
-        .distinct()[:100]
-    )
-    return sorted({v for v in values if isinstance(v, str) and v})
 
 
 @staff_view
@@ -80,8 +71,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     context = {
         "incidents": incident_service.list_incidents(actor)[:100],
         "may_manage": actor.may(Perm.INCIDENTS_MANAGE),
-        "districts": _districts(),
-        "segments": Segment.objects.all(),
+        "districts": profiles.list_attribute_values_for(actor, "district"),
+        "segments": profiles.list_segments_for(actor),
         "form": form,
         "errors": errors,
     }
@@ -207,10 +198,8 @@ def _with_hidden(events: list[Event]) -> list[Event]:
 @staff_view
 def sent_by_demo_provider(request: HttpRequest) -> HttpResponse:
     """What the local provider recorded instead of sending: the demo's outbox, as customers would see it."""
-    actor_for(request).require(Perm.ENGAGE_VIEW)
-    page = Paginator(LocalDelivery.objects.order_by("-first_sent_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    deliveries = list_local_deliveries_for(actor_for(request))
+    page = Paginator(deliveries, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "engage/sent.html", {"page": page})
 
 

@@ -9,9 +9,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from forewarn.accounts.actors import actor_of
 from forewarn.accounts.roles import Perm
-from forewarn.core.api import Page, actor_of, paginate
 from forewarn.core.errors import ValidationFailed
+from forewarn.core.http import Page, paginate
 from forewarn.inbox.models import Ticket
 from forewarn.inbox.services import calls, replies, report
 from forewarn.inbox.services import email as email_service

@@ -8,23 +8,23 @@ class InboxConfig(AppConfig):
     verbose_name = _("Inbox")
 
     def ready(self) -> None:
-        from forewarn.inbox.services.personal_data import HOLDER  # noqa: PLC0415 - models are loaded by now
-        from forewarn.privacy.services.subjects import register  # noqa: PLC0415
+        from forewarn.inbox.services.personal_data import HOLDER
+        from forewarn.privacy.services.subjects import register
 
         register(HOLDER)
 
-        from forewarn.engage.services.intake import file_with  # noqa: PLC0415
-        from forewarn.inbox.services.intake import file_inbound  # noqa: PLC0415
+        from forewarn.engage.services.intake import file_with
+        from forewarn.inbox.services.intake import file_inbound
 
         file_with(file_inbound)
 
-        from forewarn.core.periodic import every  # noqa: PLC0415
-        from forewarn.inbox.services import assignment, limits, sla  # noqa: PLC0415
+        from forewarn.core.periodic import every
+        from forewarn.inbox.services import assignment, limits, sla
 
         every(60, "inbox.sla_sweep", sla.sweep)
         every(30, "inbox.assign_waiting", assignment.assign_waiting)
         every(300, "inbox.forget_old_hits", limits.forget_old_hits)
-        from forewarn.inbox import imap  # noqa: PLC0415
+        from forewarn.inbox import imap
 
         mailbox = imap.configured()
         if mailbox is not None:

@@ -97,7 +97,7 @@ def _done(client: Any, uid: bytes, config: ImapSettings) -> None:
 
 
 def configured() -> ImapSettings | None:
-    from django.conf import settings  # noqa: PLC0415
+    from django.conf import settings  # noqa: PLC0415 - read when polled, so that tests can change the settings
 
     config = getattr(settings, "FOREWARN_IMAP", None)
     return ImapSettings.of(config) if config else None

@@ -13,8 +13,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from forewarn.core.api import InputSchema, Page, actor_of, paginate
+from forewarn.accounts.actors import actor_of
 from forewarn.core.errors import FieldError, ValidationFailed
+from forewarn.core.http import InputSchema, Page, paginate
 from forewarn.inbox.models import BusinessCalendar, CannedReply, RoutingRule, SlaPolicy
 from forewarn.inbox.services import setup
 

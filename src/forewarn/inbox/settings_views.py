@@ -20,15 +20,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from forewarn.accounts.actors import Actor
-from forewarn.accounts.models import Team
+from forewarn.accounts.actors import Actor, actor_for
 from forewarn.accounts.roles import Perm
+from forewarn.accounts.services import list_teams_for
 from forewarn.core.errors import Conflict, FieldError, ValidationFailed
 from forewarn.core.vocab import Channel, Language, label_of
-from forewarn.core.web import actor_for, staff_view
-from forewarn.customers.models import Segment
+from forewarn.core.web import staff_view
+from forewarn.customers.services import profiles
 from forewarn.inbox.hours import WEEKDAYS
-from forewarn.inbox.models import BusinessCalendar, Priority, SlaPolicy
+from forewarn.inbox.models import Priority, SlaPolicy
 from forewarn.inbox.services import setup
 
 PAGE_SIZE = 50
@@ -304,8 +304,8 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
         "errors": errors,
         "priorities": Priority.choices,
         "channels": Channel.choices,
-        "segments": Segment.objects.order_by("name"),
-        "calendars": BusinessCalendar.objects.order_by("name"),
+        "segments": profiles.list_segments_for(actor),
+        "calendars": setup.list_calendars(actor),
     }
     return render(request, "inbox/settings/policy.html", context, status=422 if errors else 200)
 
@@ -390,7 +390,7 @@ def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
         "errors": errors,
         "channels": Channel.choices,
         "languages": Language.choices,
-        "teams": Team.objects.order_by("name"),
+        "teams": list_teams_for(actor),
     }
     return render(request, "inbox/settings/rule.html", context, status=422 if errors else 200)
 

@@ -38,13 +38,13 @@ def _receive(raw: bytes) -> str:
 
 
 class InboundHandler:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         raw = envelope.original_content or envelope.content
         return await asyncio.to_thread(_receive, bytes(raw))
 
 
 def start_receiver(host: str, port: int) -> Controller:
-    from django.conf import settings  # noqa: PLC0415
+    from django.conf import settings  # noqa: PLC0415 - read when serving, so that tests can change the settings
 
     controller = Controller(
         InboundHandler(), hostname=host, port=port, data_size_limit=settings.FOREWARN_SMTP_MAX_BYTES

@@ -11,13 +11,13 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from forewarn.accounts.models import User
+from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import Forbidden, ServiceError
 from forewarn.core.vocab import Channel
-from forewarn.core.web import actor_for, render_page_or_part, staff_view
-from forewarn.inbox.models import AgentState, Presence, Priority, TicketStatus
+from forewarn.core.web import render_page_or_part, staff_view
+from forewarn.inbox.models import Presence, Priority, TicketStatus
 from forewarn.inbox.services import assignment, canned, hints, portal, presence, replies
 from forewarn.inbox.services import tickets as ticket_service
 from forewarn.inbox.services.email import attachment_path
@@ -93,7 +93,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         page = 1
     # No COUNT of everything: one row more than a page says whether there is an older page.
     items = _labelled(list(rows.only(*ROW_FIELDS)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]))
-    state = AgentState.objects.filter(user=actor.user).first() if actor.user is not None else None
+    state = assignment.my_state(actor)
     context = {
         "items": items[:PAGE_SIZE],
         "page": page,
@@ -139,9 +139,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         canned=list(canned.canned_for(actor, ticket)),
         statuses=TicketStatus.choices,
         priorities=Priority.choices,
-        staff=list(
-            User.objects.filter(is_active=True, role__in=assignment.ANSWERING_ROLES).order_by("username")
-        ),
+        staff=assignment.answering_staff(actor),
         events=list(ticket.events.select_related("actor").order_by("-at")[:20]),
         portal_link=portal.link_for(ticket.customer),
     )

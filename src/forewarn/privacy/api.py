@@ -9,7 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from forewarn.core.api import NOT_REPLAYED, InputSchema, Page, actor_of, paginate
+from forewarn.accounts.actors import actor_of
+from forewarn.core.http import InputSchema, Page, paginate
+from forewarn.core.idempotency import NOT_REPLAYED
 from forewarn.privacy.models import PersonalValue
 from forewarn.privacy.services import audit, subjects
 from forewarn.privacy.services import reveal as reveal_service

@@ -8,10 +8,10 @@ class PrivacyConfig(AppConfig):
     verbose_name = _("Personal data")
 
     def ready(self) -> None:
-        from forewarn.accounts.services import listen_to_changes  # noqa: PLC0415 - models are loaded by now
-        from forewarn.privacy.personal_data import HOLDER  # noqa: PLC0415
-        from forewarn.privacy.services.audit import record_setting  # noqa: PLC0415
-        from forewarn.privacy.services.subjects import register  # noqa: PLC0415
+        from forewarn.accounts.services import listen_to_changes
+        from forewarn.privacy.personal_data import HOLDER
+        from forewarn.privacy.services.audit import record_setting
+        from forewarn.privacy.services.subjects import register
 
         register(HOLDER)
         # Staff and tokens are kept by accounts, below privacy: it tells the audit log what changed.

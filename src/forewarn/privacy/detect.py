@@ -262,7 +262,7 @@ _CARD_SHAPE = re.compile(
 _SNILS_SHAPE = re.compile(r"\d{3}-\d{3}-\d{3}[ \u00a0-]\d{2}")
 
 
-def _classify(  # noqa: PLR0911, PLR0912 - one answer per kind, in the order they are tried
+def _classify(  # noqa: C901, PLR0911, PLR0912 - one answer per kind, in the order they are tried
     hay: str, start: int, written: str, digits: str, *, latin: bool, floor: int
 ) -> tuple[Kind, str] | None:
     """What the number ``written`` at ``start`` is, with its normal form, or None."""
@@ -352,7 +352,7 @@ def worth_a_look(text: str) -> bool:
     return "@" in text or len(_NOT_DIGIT_RE.sub("", text)) >= 5
 
 
-def find(text: str) -> list[Found]:
+def find(text: str) -> list[Found]:  # noqa: C901 - one pass over the text, the hot path of every intake
     """Every personal value in ``text`` that its validator confirms, in order, never overlapping."""
     found: list[Found] = []
     if not worth_a_look(text):

@@ -11,9 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
 from forewarn.core.errors import ServiceError, ValidationFailed
-from forewarn.core.web import actor_for, staff_view
+from forewarn.core.web import staff_view
 from forewarn.privacy.models import AuditAction
 from forewarn.privacy.services import audit, subjects
 from forewarn.privacy.services import reveal as reveal_service

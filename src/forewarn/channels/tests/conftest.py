@@ -166,7 +166,7 @@ class Mailbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         if self.refuse_data:
             return self.refuse_data
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))

@@ -91,7 +91,7 @@ def test_workers_handing_over_one_key_at_once_make_one_message() -> None:
         try:
             start.wait()
             results.append(LocalProvider(channel="sms").send(reminder()))
-        except BaseException as exc:  # reported by the assertions below
+        except BaseException as exc:  # noqa: BLE001 - any failure in the thread is reported below
             failures.append(exc)
         finally:
             connections.close_all()

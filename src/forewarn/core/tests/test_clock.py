@@ -23,5 +23,5 @@ def test_frozen_time_moves_only_when_told_and_is_restored() -> None:
 
 
 def test_frozen_at_refuses_naive_times() -> None:
-    with pytest.raises(ValueError, match="aware"), clock.frozen_at(datetime(2026, 1, 1)):  # noqa: DTZ001
+    with pytest.raises(ValueError, match="aware"), clock.frozen_at(datetime(2026, 1, 1)):  # noqa: DTZ001 - a naive time is what this test refuses
         pass

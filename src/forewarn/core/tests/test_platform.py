@@ -112,9 +112,9 @@ def test_a_wrong_method_on_an_api_path_answers_in_the_error_shape() -> None:
 
 
 def test_english_dates_read_day_month_year_on_a_24_hour_clock() -> None:
-    from datetime import datetime  # noqa: PLC0415
+    from datetime import datetime
 
-    from django.utils import formats, translation  # noqa: PLC0415
+    from django.utils import formats, translation
 
     moment = datetime(2026, 11, 23, 14, 5)  # noqa: DTZ001 - formatting only
     with translation.override("en"):

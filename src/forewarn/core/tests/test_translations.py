@@ -15,9 +15,9 @@ from django.test import override_settings
 from django.utils import translation
 
 import forewarn
-from forewarn.core.context_processors import SECTIONS
 from forewarn.core.errors import ValidationFailed
 from forewarn.customers.normalize import normalize_email
+from forewarn.shell.context_processors import SECTIONS
 
 PACKAGE = Path(forewarn.__file__).resolve().parent
 LOCALE = PACKAGE / "locale"
@@ -199,7 +199,7 @@ def test_counts_take_the_right_plural_form(language: str, forms: dict[int, str])
     [("uk", "імпорт", "об’єднання"), ("ru", "импорт", "объединение"), ("en", "import", "merge")],
 )
 def test_stored_sources_are_put_into_words_when_shown(language: str, imported: str, merged: str) -> None:
-    from forewarn.core.vocab import Source  # noqa: PLC0415
+    from forewarn.core.vocab import Source
 
     with translation.override(language):
         assert (Source.describe("import"), Source.describe("merge")) == (imported, merged)

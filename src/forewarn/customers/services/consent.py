@@ -118,3 +118,9 @@ def consent_matrix(customer: Customer) -> list[tuple[str, str, list[tuple[str, s
         )
         for topic in Topic
     ]
+
+
+def consents_of(actor: Actor, customer: Customer) -> list[Consent]:
+    """The customer's consent as it stands now, read afresh."""
+    actor.require(Perm.CUSTOMERS_VIEW)
+    return list(Consent.objects.filter(customer=customer))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import combinations
 
+from django.db.models import Q, QuerySet
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
@@ -207,3 +208,14 @@ def record_candidates(matches: list[Match]) -> int:
         batch_size=2000,
     )
     return DuplicateCandidate.objects.count() - before
+
+
+def list_duplicates_for(
+    actor: Actor, *, status: str = DuplicateCandidate.Status.OPEN, customer: Customer | None = None
+) -> QuerySet[DuplicateCandidate]:
+    """Likely duplicates in one status (open by default), those of one customer if named."""
+    actor.require(Perm.CUSTOMERS_VIEW)
+    rows = DuplicateCandidate.objects.filter(status=status).select_related("first", "second")
+    if customer is not None:
+        rows = rows.filter(Q(first=customer) | Q(second=customer))
+    return rows

@@ -289,3 +289,12 @@ def dismiss_candidate(*, actor: Actor, candidate_id: int) -> DuplicateCandidate:
         candidate.decided_by_id = actor.user_id
         candidate.save(update_fields=["status", "decided_at", "decided_by"])
     return candidate
+
+
+def list_merges_for(actor: Actor, *, survivor: Customer | None = None, limit: int = 20) -> list[Merge]:
+    """The newest merges, into one profile if named, with both profiles and who merged them."""
+    actor.require(Perm.CUSTOMERS_VIEW)
+    rows = Merge.objects.select_related("survivor", "absorbed", "actor")
+    if survivor is not None:
+        rows = rows.filter(survivor=survivor)
+    return list(rows[:limit])

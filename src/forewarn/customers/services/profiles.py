@@ -125,7 +125,9 @@ def clean_identities(errors: list[FieldError], raw: list[IdentityIn]) -> list[Id
     return clean
 
 
-def clean_profile(data: ProfileIn, *, partial_fields: set[str] | None = None) -> CleanProfile:
+def clean_profile(  # noqa: C901 - one check per field, so that every bad field is reported at once
+    data: ProfileIn, *, partial_fields: set[str] | None = None
+) -> CleanProfile:
     """Validate and normalise a whole profile, reporting every bad field at once."""
     errors: list[FieldError] = []
     wanted = partial_fields
@@ -485,3 +487,21 @@ __all__ = [
     "search_customers",
     "update_customer",
 ]
+
+
+def list_segments_for(actor: Actor) -> QuerySet[Segment]:
+    """Every segment in use, by name."""
+    actor.require(Perm.CUSTOMERS_VIEW)
+    return Segment.objects.order_by("name")
+
+
+def list_attribute_values_for(actor: Actor, key: str, limit: int = 100) -> list[str]:
+    """The text values active customers hold under one attribute (such as their district), sorted."""
+    actor.require(Perm.CUSTOMERS_VIEW)
+    values = (
+        Customer.objects.filter(status=Customer.Status.ACTIVE)
+        .exclude(**{f"attributes__{key}": ""})
+        .values_list(f"attributes__{key}", flat=True)
+        .distinct()[:limit]
+    )
+    return sorted({v for v in values if isinstance(v, str) and v})

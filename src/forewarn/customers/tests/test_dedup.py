@@ -186,9 +186,9 @@ def test_looking_for_duplicates_needs_the_permission() -> None:
 
 
 def test_reasons_are_stored_as_codes_and_put_into_words_in_the_readers_language() -> None:
-    from django.utils import translation  # noqa: PLC0415
+    from django.utils import translation
 
-    from forewarn.customers.models import Reason  # noqa: PLC0415
+    from forewarn.customers.models import Reason
 
     with translation.override("en"):
         assert Reason.describe("name:87") == "name 87% alike"

@@ -392,7 +392,7 @@ CSV = (
 
 
 def upload(client: Client, content: str | bytes, name: str = "people.csv") -> Any:
-    from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: PLC0415 - only here
+    from django.core.files.uploadedfile import SimpleUploadedFile
 
     data = content.encode() if isinstance(content, str) else content
     return client.post("/customers/imports/", {"file": SimpleUploadedFile(name, data, "text/csv")})

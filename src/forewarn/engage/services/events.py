@@ -184,7 +184,9 @@ def _new_customer(refs: list[tuple[str, str]], source: str) -> int:
             "unknown_customer", _("No customer has this id, and an id alone cannot create one."), "customer"
         )
     customer = create_customer(
-        actor=Actor.system(f"events:{source}"), data=ProfileIn(identities=identities), source=source
+        actor=Actor.machine(f"events:{source}", Perm.CUSTOMERS_EDIT),
+        data=ProfileIn(identities=identities),
+        source=source,
     )
     return customer.pk
 
@@ -361,7 +363,7 @@ def act_on_events(events: list[Event], *, now: datetime) -> dict[int, int]:
         # An answer that came before its question (a payment stored before its bill) still counts.
         cancel_answered_waits(waiting)
     # After the waits are written, so a payment in the same batch as its bill cancels the reminder.
-    cancel_waiting_messages(events, now=now)
+    cancel_waiting_messages(events)
     counts: dict[int, int] = defaultdict(int)
     for message in waiting:
         if message.event_id is not None:
@@ -393,7 +395,7 @@ def _cancel(waits: list[tuple[Message, Event]]) -> int:
     return len(waits)
 
 
-def cancel_waiting_messages(events: list[Event], *, now: datetime) -> int:
+def cancel_waiting_messages(events: list[Event]) -> int:
     """Waiting messages these events answer are cancelled."""
     by_key: dict[tuple[int, str], list[Event]] = defaultdict(list)
     for event in events:

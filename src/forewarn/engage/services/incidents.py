@@ -167,7 +167,7 @@ def resolve_incident(*, actor: Actor, incident: Incident) -> Incident:
         message.status, message.reason = MessageStatus.CANCELLED, "incident_resolved"
         message.trail = [*message.trail, ["incident", "cancel", "incident_resolved", ""]]
         message.save(update_fields=["status", "reason", "trail"])
-    from forewarn.engage.tasks import broadcast_incident  # noqa: PLC0415
+    from forewarn.engage.tasks import broadcast_incident  # noqa: PLC0415 - tasks import services
 
     broadcast_incident.enqueue(incident.pk, RESOLVED)
     return incident

@@ -167,7 +167,7 @@ def unsubscribe(*, message: Message, everything: bool = False) -> None:
     """The customer followed the link in a message: no more of its topic on its channel (or, if asked,
     nothing but transactional notices anywhere). Takes effect for messages already queued too."""
     customer = message.customer
-    actor = Actor.system("unsubscribe")
+    actor = Actor.machine("unsubscribe", Perm.CONSENT_EDIT)
     if everything:
         Suppression.objects.create(
             customer=customer,
@@ -188,10 +188,10 @@ def unsubscribe(*, message: Message, everything: bool = False) -> None:
 
 
 @transaction.atomic
-def record_opt_out(*, message: Message | None, customer: Customer, channel: str, text: str) -> None:
+def record_opt_out(*, customer: Customer, channel: str, text: str) -> None:
     """A STOP reply: every refusable topic on that channel is refused at once."""
     apply_consents(
-        actor=Actor.system("opt-out"),
+        actor=Actor.machine("opt-out", Perm.CONSENT_EDIT),
         customer=customer,
         items=[ConsentIn(topic=t, channel=channel, status="denied") for t in REFUSABLE_TOPICS],
         source="opt-out",
@@ -230,7 +230,7 @@ def record_callbacks(events: list[CallbackEvent]) -> dict[str, int]:
             if customer is None:
                 done["unknown"] += 1
                 continue
-            record_opt_out(message=None, customer=customer, channel=event.channel, text=event.text)
+            record_opt_out(customer=customer, channel=event.channel, text=event.text)
             done["opt_outs"] += 1
             continue
         heard = intake.take_in(

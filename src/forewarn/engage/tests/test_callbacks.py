@@ -88,7 +88,7 @@ def test_a_delivery_receipt_marks_the_message_delivered(
     assert message.status == MessageStatus.SENT
     # The local provider recorded it; a provider's receipt names the id it gave the message.
     Message.objects.filter(pk=message.pk).update(provider="twilio", provider_message_id="SM-out-1")
-    from django.conf import settings  # noqa: PLC0415
+    from django.conf import settings
 
     settings.FOREWARN_PROVIDERS = {
         "sms": {

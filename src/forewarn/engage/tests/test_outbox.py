@@ -126,7 +126,7 @@ def test_when_every_channel_fails_the_message_fails_with_the_reason(queued: Mess
 
 def test_a_consent_withdrawn_after_planning_stops_the_message(queued: Message, maria: Customer) -> None:
     Message.objects.filter(pk=queued.pk).update(topic="service")
-    message_service.record_opt_out(message=None, customer=maria, channel="sms", text="STOP")
+    message_service.record_opt_out(customer=maria, channel="sms", text="STOP")
     dispatch_once()
     queued.refresh_from_db()
     assert (queued.status, queued.reason) == ("suppressed", "consent_denied")
@@ -154,7 +154,7 @@ def test_messages_close_together_go_as_one_digest(
     make_trigger: Callable[..., Trigger],
     afternoon: Any,
 ) -> None:
-    from forewarn.engage.services.triggers import TemplateIn  # noqa: PLC0415
+    from forewarn.engage.services.triggers import TemplateIn
 
     make_trigger(
         event_type="parcel_update",

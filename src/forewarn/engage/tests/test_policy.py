@@ -230,8 +230,8 @@ def test_quiet_hours_and_caps_together_find_a_slot_that_meets_both() -> None:
 ZONES = ["Europe/Kyiv", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]
 # Hypothesis takes naive bounds and adds the zone itself.
 moments = st.datetimes(
-    min_value=datetime(2025, 1, 1),  # noqa: DTZ001
-    max_value=datetime(2028, 12, 31),  # noqa: DTZ001
+    min_value=datetime(2025, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive; the zone is added
+    max_value=datetime(2028, 12, 31),  # noqa: DTZ001 - hypothesis bounds are naive; the zone is added
     timezones=st.just(UTC),
 )
 # Include the daylight-saving change days of Europe and North America, where bugs hide.

@@ -171,3 +171,16 @@ def assign(*, actor: Actor, ticket: Ticket, to: User | None, how: str = "manual"
             ticket.save(update_fields=["assignee", "updated_at"])
             event.save()
     return ticket
+
+
+def answering_staff(actor: Actor) -> list[User]:
+    """Everyone a ticket can be given to, by user name."""
+    actor.require(Perm.TICKETS_VIEW)
+    return list(User.objects.filter(is_active=True, role__in=ANSWERING_ROLES).order_by("username"))
+
+
+def my_state(actor: Actor) -> AgentState | None:
+    """The acting person's presence and turn, if they have any (a machine client has none)."""
+    if actor.user is None:
+        return None
+    return AgentState.objects.filter(user=actor.user).first()

@@ -71,7 +71,7 @@ def test_done_messages_can_be_moved_to_another_folder(maria: Customer) -> None:
 
 
 def test_the_mailbox_is_configured_by_one_url() -> None:
-    from forewarn.settings import imap_settings  # noqa: PLC0415
+    from forewarn.settings import imap_settings
 
     config = ImapSettings.of(
         imap_settings("imaps://care%40shop.ua:s3cr%2Ft@imap.shop.ua/Support?done=Done") or {}

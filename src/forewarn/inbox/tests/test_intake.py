@@ -51,7 +51,7 @@ def _providers(settings: Any) -> Iterator[None]:
 
 
 def _person(given: str, *identities: tuple[str, str]) -> Customer:
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415 - only the fixtures act as the system
+    from forewarn.accounts.actors import Actor
 
     return create_customer(
         actor=Actor.system(SYSTEM_TESTS),
@@ -184,7 +184,7 @@ def test_every_channel_gives_a_journey_event_and_a_ticket_through_one_pipeline(
 def test_a_merged_customer_writing_on_any_channel_lands_on_the_survivor(
     channel: str, writer_for: Callable[[str], Writer]
 ) -> None:
-    from forewarn.accounts.actors import Actor  # noqa: PLC0415
+    from forewarn.accounts.actors import Actor
 
     survivor = _person("Марія", ("email", "maria@work.example"))
     absorbed = _person("Маша", ("phone", PHONE), ("email", EMAIL), ("telegram", TELEGRAM), ("viber", VIBER))

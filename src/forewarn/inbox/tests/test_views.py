@@ -20,7 +20,7 @@ def signed_in(user: User) -> Client:
 
 
 def test_the_inbox_lists_tickets_with_counts_and_a_ticket_shows_masked_words(
-    gateway: Any,  # noqa: F811
+    gateway: Any,  # noqa: F811 - the fixture, imported by name
     olena: User,
     taras: User,
     maria: Customer,

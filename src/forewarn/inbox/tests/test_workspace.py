@@ -231,7 +231,7 @@ def test_mentions_merging_and_splitting(
 
 
 def _stranger() -> Customer:
-    from forewarn.customers.services.profiles import ProfileIn, create_customer  # noqa: PLC0415
+    from forewarn.customers.services.profiles import ProfileIn, create_customer
 
     return create_customer(actor=Actor.system("tests"), data=ProfileIn(given_name="Інна"), source="tests")
 

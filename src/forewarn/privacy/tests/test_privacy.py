@@ -230,8 +230,8 @@ def test_an_erased_person_leaves_no_personal_value_in_any_text_column(  # noqa: 
     card_notice: Any,
     immediate_tasks: None,
 ) -> None:
-    from forewarn.customers.services.consent import record_consent  # noqa: PLC0415
-    from forewarn.customers.services.merging import merge_customers  # noqa: PLC0415
+    from forewarn.customers.services.consent import record_consent
+    from forewarn.customers.services.merging import merge_customers
 
     client = api_as(ada)
     complaint(client, "c-1")
@@ -258,9 +258,9 @@ def test_an_erased_person_leaves_no_personal_value_in_any_text_column(  # noqa: 
             "payload": replaced,
         },
     )
-    from forewarn.channels.models import LocalDelivery  # noqa: PLC0415
-    from forewarn.engage.models import Message  # noqa: PLC0415
-    from forewarn.engage.services.outbox import dispatch_once  # noqa: PLC0415
+    from forewarn.channels.models import LocalDelivery
+    from forewarn.engage.models import Message
+    from forewarn.engage.services.outbox import dispatch_once
 
     assert dispatch_once() == 1
     assert "5168 7422 1234 5676" in LocalDelivery.objects.get().body
@@ -299,7 +299,7 @@ def test_an_erased_person_leaves_no_personal_value_in_any_text_column(  # noqa: 
 
 @pytest.fixture
 def card_notice(db: None) -> Any:
-    from forewarn.engage.services.triggers import TemplateIn, TriggerIn, create_trigger  # noqa: PLC0415
+    from forewarn.engage.services.triggers import TemplateIn, TriggerIn, create_trigger
 
     return create_trigger(
         actor=SYSTEM,
@@ -323,9 +323,9 @@ def card_notice(db: None) -> Any:
 def test_a_template_prints_an_original_only_to_its_owner_and_stores_masks(
     api_as: Callable[..., Any], ada: User, maria: Customer, card_notice: Any, immediate_tasks: None
 ) -> None:
-    from forewarn.channels.models import LocalDelivery  # noqa: PLC0415
-    from forewarn.engage.models import Message  # noqa: PLC0415
-    from forewarn.engage.services.outbox import dispatch_once  # noqa: PLC0415
+    from forewarn.channels.models import LocalDelivery
+    from forewarn.engage.models import Message
+    from forewarn.engage.services.outbox import dispatch_once
 
     body = {
         "source": "bank",
@@ -353,9 +353,9 @@ def test_a_template_prints_an_original_only_to_its_owner_and_stores_masks(
 def test_the_command_line_rotates_keys_checks_the_log_and_erases_with_proof(
     event: Event, maria: Customer
 ) -> None:
-    from typer.testing import CliRunner  # noqa: PLC0415
+    from typer.testing import CliRunner
 
-    from forewarn.cli import app  # noqa: PLC0415
+    from forewarn.cli import app
 
     runner = CliRunner()
     assert "k1 (seals new values): 3 values" in runner.invoke(app, ["privacy", "keys"]).output

@@ -207,9 +207,7 @@ def _person(rng: random.Random, fakers: dict[str, Faker], n: int) -> dict[str, s
     }
 
 
-def _lookalike(
-    rng: random.Random, person: dict[str, str], fakers: dict[str, Faker], n: int
-) -> dict[str, str]:
+def _lookalike(rng: random.Random, person: dict[str, str]) -> dict[str, str]:
     """The same person entered again: other contacts, a typo or a Latin spelling of the name."""
     twin = dict(person)
     if rng.random() < 0.5:
@@ -237,7 +235,7 @@ def build_rows(customers: int, seed: int) -> list[dict[str, str]]:
         person = _person(rng, fakers, n)
         rows.append(person)
         if rng.random() < 0.03:
-            rows.append(_lookalike(rng, person, fakers, n))
+            rows.append(_lookalike(rng, person))
     return rows[:customers]
 
 

@@ -11,18 +11,15 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
-from pydantic import ModelWrapValidatorHandler, ValidationInfo, model_validator
-from pydantic_core import PydanticCustomError
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
@@ -37,7 +34,7 @@ T = TypeVar("T")
 
 
 class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+    def authenticate(self, _request: HttpRequest, token: str) -> Actor | None:
         return authenticate_token(token)
 
 
@@ -52,7 +49,7 @@ class StaffSession(SessionAuth):
             return None
         return super()._get_key(request)
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
+    def authenticate(self, request: HttpRequest, _key: str | None) -> Actor | None:
         user = request.user
         if isinstance(user, User) and user.is_authenticated and user.is_active:
             return Actor.of(user)
@@ -174,7 +171,7 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 
 
 @api.exception_handler(AuthenticationError)
-def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+def _unauthenticated(request: HttpRequest, _exc: AuthenticationError) -> HttpResponse:
     return error_response(
         request, 401, "not_authenticated", _("Send a valid API token (Authorization: Bearer …).")
     )
@@ -192,7 +189,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 @api.exception_handler(Http404)
-def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+def _not_found(request: HttpRequest, _exc: Http404) -> HttpResponse:
     return error_response(request, 404, "not_found", _("Not found."))
 
 
@@ -205,9 +202,6 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 # --- one Idempotency-Key for every POST ----------------------------------------------------------------
 
-# A POST whose answer must never be stored (a token's secret, a personal value in the clear) says so with
-# ``openapi_extra=NOT_REPLAYED``: it ignores the header, and the schema does not offer it.
-NOT_REPLAYED = {"x-idempotent": False}
 ONCE = "forewarn.idempotent"  # set while a POST with a key runs; the handler's wrapper leaves its claim
 CLAIM = "forewarn.idempotency_claim"
 
@@ -276,51 +270,3 @@ def claim_key(handler: Callable[..., Any]) -> Callable[..., Any]:
 # ninja's names: "view" wraps the whole request (before authentication), "operation" the handler itself.
 api.add_decorator(replay_posts, mode="view")
 api.add_decorator(claim_key, mode="operation")
-
-
-def actor_of(request: HttpRequest) -> Actor:
-    actor = getattr(request, "auth", None)
-    if not isinstance(actor, Actor):  # pragma: no cover - every route is authenticated
-        raise AuthenticationError
-    return actor
-
-
-class InputSchema(Schema):
-    """A document a client sends: it must be a JSON object.
-
-    ninja's ``Schema`` also reads attributes of any object (to shape models on the way out), so without
-    this a list or a number sent as a body would be read as "every field left at its default".
-    """
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _require_object(
-        cls, value: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo
-    ) -> Any:
-        if not isinstance(value, dict | cls):
-            raise PydanticCustomError("dict_type", _("Send a JSON object."))
-        return handler(value)
-
-
-class Page(Schema, Generic[T]):
-    items: list[T]
-    count: int
-    limit: int
-    offset: int
-    next_offset: int | None
-
-
-def paginate(rows: QuerySet[Any], *, limit: int, offset: int, shape: Callable[[Any], T]) -> dict[str, Any]:
-    """One page of ``rows`` with the total count; limits are clamped to 1..500."""
-    limit = max(1, min(limit, MAX_PAGE))
-    offset = max(0, offset)
-    count = rows.count()
-    items = [shape(row) for row in rows[offset : offset + limit]]
-    next_offset = offset + limit if offset + limit < count else None
-    return {
-        "items": items,
-        "count": count,
-        "limit": limit,
-        "offset": offset,
-        "next_offset": next_offset,
-    }
