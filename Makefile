@@ -13,7 +13,7 @@ DEMO_CUSTOMERS ?= 3000
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/forewarn
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev lint check-postgres check-chromium test-sqlite test-postgres bench bench-pii bench-inbox messages clean
+.PHONY: run test install install-dev lint check-postgres check-chromium test-sqlite test-postgres test-fast test-browser test-crash bench bench-pii bench-inbox messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Forewarn needs Python 3.11 or newer")'
@@ -61,6 +61,17 @@ test-postgres: install-dev check-chromium check-postgres
 	FOREWARN_DATA_DIR=$$(mktemp -d) FOREWARN_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint test-sqlite test-postgres
+
+# Lanes for everyday work; `make test` (and CI) still runs them all, on both databases.
+# test-fast: unit, API and lint-rule tests on SQLite, no browser and no crash tests (about a minute).
+test-fast: install-dev
+	FOREWARN_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -n 2 -m "not browser and not crash" $(PYTEST_ARGS)
+
+test-browser: install-dev check-chromium
+	FOREWARN_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -n 2 -m browser $(PYTEST_ARGS)
+
+test-crash: install-dev check-postgres
+	FOREWARN_DATA_DIR=$$(mktemp -d) FOREWARN_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -m crash $(PYTEST_ARGS)
 
 bench: install-dev
 	$(BIN)/python bench/import_customers.py

@@ -21,6 +21,17 @@ from forewarn.customers.services.dedup import find_duplicates
 from forewarn.customers.services.profiles import ConsentIn, IdentityIn, ProfileIn, create_customer
 
 SYSTEM = Actor.system("tests")
+HERE = Path(__file__).resolve().parent
+# The lanes of `make test`: a test under one of these folders carries its marker, whether or not its file
+# says so, so that `-m "not browser and not crash"` (make test-fast) leaves them all out.
+LANES = {"browser": HERE / "tests" / "browser", "crash": HERE / "tests" / "crash"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker, folder in LANES.items():
+            if folder in item.path.parents:
+                item.add_marker(marker)
 
 
 @pytest.fixture

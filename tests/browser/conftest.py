@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from .steps import DESKTOP
 
@@ -54,8 +54,10 @@ def open_page(
     contexts = []
 
     def make(viewport: dict[str, int] | None = None) -> Page:
+        size = viewport or DESKTOP
+        window = ViewportSize(width=size["width"], height=size["height"])
         context = browser.new_context(
-            base_url=live_server.url, viewport=viewport or DESKTOP, locale="en-GB", timezone_id="Europe/Kyiv"
+            base_url=live_server.url, viewport=window, locale="en-GB", timezone_id="Europe/Kyiv"
         )
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)

@@ -21,7 +21,9 @@ from .steps import sign_in
 def test_an_agent_answers_with_a_canned_reply_while_a_colleague_looks_on(
     open_page: Callable[..., Page], olena: User, taras: User, maria: Customer
 ) -> None:
-    ticket = Ticket.objects.get(pk=receive_email(mail().as_bytes()).ticket_id)
+    received = receive_email(mail().as_bytes())
+    assert received.ticket_id is not None
+    ticket = Ticket.objects.get(pk=received.ticket_id)
     CannedReply.objects.create(
         title="Вітання",
         shortcut="hello",

@@ -37,8 +37,10 @@ class Perm:
     # Personal data: see one masked value in the clear (with a reason, audited); read the audit log;
     # export or erase everything held about a person.
     PII_REVEAL = "pii.reveal"
-    # The inbox: read tickets and what was said in them.
+    # The inbox: read tickets and what was said in them (those of one's teams, those no team holds yet and
+    # those given to one), or every team's tickets, as supervisors do.
     TICKETS_VIEW = "tickets.view"
+    TICKETS_VIEW_ALL = "tickets.view_all"
     TICKETS_ANSWER = "tickets.answer"
     # The helpdesk's setup: business calendars, SLA policies, routing rules and canned replies.
     HELPDESK_MANAGE = "helpdesk.manage"
@@ -65,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             # A supervisor handles the cases where a card or passport number has to be read back.
             Perm.PII_REVEAL,
             Perm.TICKETS_VIEW,
+            Perm.TICKETS_VIEW_ALL,
             Perm.TICKETS_ANSWER,
             Perm.HELPDESK_MANAGE,
         }

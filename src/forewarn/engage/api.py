@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Query, Router, Schema, Status
+from ninja import Query, Router, Schema, Status
+from ninja.params.functions import Header
 from pydantic import Field
 from pydantic import ValidationError as PydanticError
 

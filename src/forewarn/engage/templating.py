@@ -52,10 +52,11 @@ def local_time(zone_name: str) -> Any:
 
     def convert(value: Any, fmt: str = "%d.%m.%Y %H:%M") -> str:
         if isinstance(value, str):
+            text = value
             try:
-                value = datetime.fromisoformat(value)
+                value = datetime.fromisoformat(text)
             except ValueError:
-                return value
+                return text
         if not isinstance(value, datetime) or value.tzinfo is None:
             return str(value)
         return value.astimezone(zone).strftime(fmt)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -54,7 +54,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _answer(call: Any) -> HttpResponse:
+def _answer(call: Callable[[], HttpResponse]) -> HttpResponse:
     try:
         return call()
     except ServiceError as exc:

@@ -30,6 +30,7 @@ from forewarn.customers.services import profiles
 from forewarn.inbox.hours import WEEKDAYS
 from forewarn.inbox.models import Priority, SlaPolicy
 from forewarn.inbox.services import setup
+from forewarn.inbox.services.canned import VARIABLES as CANNED_VARIABLES
 
 PAGE_SIZE = 50
 TABS = [
@@ -455,7 +456,7 @@ def canned_edit(request: HttpRequest, canned_id: int | None = None) -> HttpRespo
         "form": data,
         "errors": errors,
         "languages": Language.choices,
-        "variables": setup.CANNED_VARIABLES,
+        "variables": CANNED_VARIABLES,
     }
     return render(request, "inbox/settings/canned.html", context, status=422 if errors else 200)
 

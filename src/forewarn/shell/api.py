@@ -154,8 +154,9 @@ def _schema_message(error: dict[str, Any], messages: dict[str, str]) -> str:
     template = messages.get(str(error.get("type")))
     if template is None:
         return str(error.get("msg", ""))
+    context: dict[str, Any] = error.get("ctx", {})  # pydantic's ErrorDetails.ctx
     try:
-        return template % error.get("ctx", {})
+        return template % context
     except (KeyError, TypeError, ValueError):
         return str(error.get("msg", ""))
 

@@ -147,7 +147,7 @@ def call(client: Any, endpoint: Endpoint, world: dict[str, int]) -> Any:
 def everything() -> list[Any]:
     """All that the customers endpoints could change, row by row."""
     models = (Customer, Identity, Consent, ConsentChange, Merge, DuplicateCandidate, ImportJob, Segment)
-    rows = [list(m.objects.order_by("pk").values()) for m in models]
+    rows: list[list[Any]] = [list(m.objects.order_by("pk").values()) for m in models]
     rows.append([list(c.segments.values_list("pk", flat=True)) for c in Customer.objects.order_by("pk")])
     return [*rows, IdempotencyRecord.objects.count()]
 
@@ -155,7 +155,9 @@ def everything() -> list[Any]:
 def error_of(answer: Any) -> dict[str, Any]:
     payload = answer.json()
     assert set(payload) == {"error"}
-    return payload["error"]
+    error = payload["error"]
+    assert isinstance(error, dict)
+    return error
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)

@@ -146,7 +146,9 @@ def test_session_api_writes_without_the_csrf_token_are_refused(olena: User, mari
     patched = client.patch(
         f"/api/v1/customers/{maria.pk}", {"city": "Одеса"}, content_type="application/json"
     )
-    removed = client.delete(f"/api/v1/customers/{maria.pk}/identities/{maria.identities.first().pk}")
+    identity = maria.identities.first()
+    assert identity is not None
+    removed = client.delete(f"/api/v1/customers/{maria.pk}/identities/{identity.pk}")
 
     for answer in (created, patched, removed):
         assert answer.status_code == 403

@@ -7,12 +7,20 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from forewarn.channels.base import DeliveryError, FailureCode, Outbound, PermanentError, TransientError
+from forewarn.channels.base import (
+    DeliveryError,
+    FailureCode,
+    Outbound,
+    PermanentError,
+    Provider,
+    TransientError,
+)
 from forewarn.channels.providers.http import (
     HttpProvider,
     TelegramProvider,
@@ -296,7 +304,7 @@ def test_a_webhook_needs_a_secret() -> None:
 
 # --- The common rule, for every HTTP provider ---------------------------------------------------------------
 
-PROVIDERS = {
+PROVIDERS: dict[str, tuple[Callable[[str], Provider], str, str]] = {
     "twilio": (twilio, "sms", "+380671234567"),
     "telegram": (telegram, "telegram", "5512345678"),
     "viber": (viber, "viber", "01234567890A="),

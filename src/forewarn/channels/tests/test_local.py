@@ -16,18 +16,25 @@ from forewarn.core import clock
 MONDAY = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 
-def reminder(key: str = "outbox:41:sms", **changes: str) -> Outbound:
-    fields = {
-        "idempotency_key": key,
-        "channel": "sms",
-        "address": "+380671234567",
-        "body": "Марія, ваше замовлення готове до видачі.",
-        "subject": "",
-        "html": "",
-        "language": "uk",
-    }
-    fields.update(changes)
-    return Outbound(**fields)
+def reminder(
+    key: str = "outbox:41:sms",
+    *,
+    channel: str = "sms",
+    address: str = "+380671234567",
+    body: str = "Марія, ваше замовлення готове до видачі.",
+    subject: str = "",
+    html: str = "",
+    language: str = "uk",
+) -> Outbound:
+    return Outbound(
+        idempotency_key=key,
+        channel=channel,
+        address=address,
+        body=body,
+        subject=subject,
+        html=html,
+        language=language,
+    )
 
 
 @pytest.mark.django_db

@@ -66,7 +66,9 @@ def error_of(answer: Any) -> dict[str, Any]:
     assert set(payload) == {"error"}
     assert set(payload["error"]) == {"code", "message", "fields"}
     assert payload["error"]["message"]
-    return payload["error"]
+    error = payload["error"]
+    assert isinstance(error, dict)
+    return error
 
 
 def field_codes(answer: Any) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from forewarn.accounts.actors import Actor
+from forewarn.accounts.models import User
 from forewarn.core.errors import Conflict
 from forewarn.customers.models import ConsentChange, Customer
 from forewarn.customers.services import consent, profiles
@@ -28,7 +29,7 @@ def test_search_does_not_match_other_people(maria: Customer) -> None:
     assert not search_customers(actor=Actor.system("t"), q="Коваленко").exists()
 
 
-def test_consent_change_keeps_history_and_skips_repeats(maria: Customer, olena) -> None:
+def test_consent_change_keeps_history_and_skips_repeats(maria: Customer, olena: User) -> None:
     actor = Actor.of(olena)
     first = consent.record_consent(
         actor=actor, customer=maria, topic="marketing", channel="email", status="denied", source="call"

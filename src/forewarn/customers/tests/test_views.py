@@ -41,7 +41,8 @@ def signed_in(user: User) -> Client:
 
 
 def text_of(answer: Any) -> str:
-    return answer.content.decode()
+    content: bytes = answer.content
+    return content.decode()
 
 
 @pytest.fixture

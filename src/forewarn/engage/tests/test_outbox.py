@@ -27,7 +27,8 @@ class Flaky:
 
     name = "flaky"
 
-    def __init__(self, failures: list[Exception]) -> None:
+    def __init__(self, failures: list[Exception], *, channel: str) -> None:
+        self.channel = channel
         self.failures = failures
         self.sent: list[Outbound] = []
 
@@ -84,7 +85,8 @@ def test_a_sender_that_died_leaves_its_messages_to_another_after_the_lease(queue
 
 
 def test_a_transient_failure_is_retried_with_back_off(queued: Message) -> None:
-    with substitute_provider("sms", Flaky([TransientError("busy")])) as provider:
+    provider = Flaky([TransientError("busy")], channel="sms")
+    with substitute_provider("sms", provider):
         dispatch_once()
         queued.refresh_from_db()
         assert (queued.status, queued.reason) == ("queued", "provider_unavailable")
@@ -97,7 +99,7 @@ def test_a_transient_failure_is_retried_with_back_off(queued: Message) -> None:
 
 
 def test_a_hard_failure_falls_back_to_the_next_channel_in_its_words(queued: Message) -> None:
-    with substitute_provider("sms", Flaky([PermanentError("unknown number")])):
+    with substitute_provider("sms", Flaky([PermanentError("unknown number")], channel="sms")):
         dispatch_once()
         queued.refresh_from_db()
         assert (queued.status, queued.channel, queued.address) == (
@@ -115,8 +117,12 @@ def test_a_hard_failure_falls_back_to_the_next_channel_in_its_words(queued: Mess
 
 def test_when_every_channel_fails_the_message_fails_with_the_reason(queued: Message) -> None:
     with (
-        substitute_provider("sms", Flaky([PermanentError("unknown number", code="address_rejected")])),
-        substitute_provider("email", Flaky([PermanentError("mailbox gone", code="address_rejected")])),
+        substitute_provider(
+            "sms", Flaky([PermanentError("unknown number", code="address_rejected")], channel="sms")
+        ),
+        substitute_provider(
+            "email", Flaky([PermanentError("mailbox gone", code="address_rejected")], channel="email")
+        ),
     ):
         dispatch_once()
         dispatch_once()

@@ -16,6 +16,7 @@ from forewarn.engage.services.incidents import affected_customers
 from forewarn.engage.services.planning import ANSWER_KIND, risk_of
 from forewarn.inbox.models import Ticket
 from forewarn.inbox.services.assignment import ACTIVE
+from forewarn.inbox.services.tickets import tickets_visible_to
 
 # Journey events that mean something is on its way or owed: an agent is asked about these first.
 PENDING_EVENT_TYPES = (
@@ -47,7 +48,8 @@ def hints_for(actor: Actor, ticket: Ticket) -> Hints:
             k: v for k, v in (customer.attributes or {}).items() if k in {"last_nps", "last_csat", "last_ces"}
         },
         other_tickets=list(
-            Ticket.objects.filter(customer=customer, status__in=ACTIVE)
+            tickets_visible_to(actor)
+            .filter(customer=customer, status__in=ACTIVE)
             .exclude(pk=ticket.pk)
             .order_by("-updated_at")[:5]
         ),

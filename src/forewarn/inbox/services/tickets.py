@@ -59,6 +59,21 @@ class Found:
     search: Matches | None = None
 
 
+def tickets_visible_to(actor: Actor) -> QuerySet[Ticket]:
+    """The tickets ``actor`` may see at all, as in the helpdesks people know: supervisors and admins
+    (``tickets.view_all``) every team's; everyone else those of their teams, those no team holds yet,
+    and those given to them. Every read of tickets for staff starts here: lists, search, one ticket by id
+    (another team's is a 404), files and the customer's timeline."""
+    actor.require(Perm.TICKETS_VIEW)
+    rows = Ticket.objects.all()
+    if actor.may(Perm.TICKETS_VIEW_ALL):
+        return rows
+    mine = Q(team__isnull=True)
+    if actor.user is not None:
+        mine |= Q(team__in=actor.user.teams.values("pk")) | Q(assignee_id=actor.user.pk)
+    return rows.filter(mine)
+
+
 def list_tickets(actor: Actor, filters: TicketFilters | None = None, **shortcut: Any) -> QuerySet[Ticket]:
     """The tickets a view shows, most recently active first."""
     return find_tickets(actor, filters or TicketFilters(**shortcut)).rows
@@ -66,8 +81,7 @@ def list_tickets(actor: Actor, filters: TicketFilters | None = None, **shortcut:
 
 def find_tickets(actor: Actor, f: TicketFilters) -> Found:
     """The tickets a view shows, most recently active first, with what the search found."""
-    actor.require(Perm.TICKETS_VIEW)
-    rows = _in_view(Ticket.objects.select_related("customer", "assignee"), actor, f.view)
+    rows = _in_view(tickets_visible_to(actor).select_related("customer", "assignee"), actor, f.view)
     exact = {"status": f.status, "channel": f.channel, "priority": f.priority, "customer_id": f.customer_id}
     rows = rows.filter(**{k: v for k, v in exact.items() if v not in (None, "")})
     if f.tag:
@@ -79,7 +93,12 @@ def find_tickets(actor: Actor, f: TicketFilters) -> Found:
             rows = rows.filter(tags__icontains=json.dumps(tag))
     search = None
     if f.q.strip():
-        narrowed = f.view != "all" or any(v not in (None, "") for v in exact.values()) or bool(f.tag)
+        narrowed = (
+            f.view != "all"
+            or any(v not in (None, "") for v in exact.values())
+            or bool(f.tag)
+            or not actor.may(Perm.TICKETS_VIEW_ALL)
+        )
         search = search_entries(f.q, within=rows if narrowed else None, deep=f.deep)
         rows = rows.filter(pk__in=search.ticket_ids)
     return Found(rows.order_by("-updated_at", "-id"), search)
@@ -195,9 +214,10 @@ def _distinct(ids: Any) -> list[int]:
 
 
 def get_ticket_for(actor: Actor, ticket_id: int) -> Ticket:
-    actor.require(Perm.TICKETS_VIEW)
+    """One ticket with what was said in it; another team's is not found, as if it did not exist."""
     ticket = (
-        Ticket.objects.select_related("customer")
+        tickets_visible_to(actor)
+        .select_related("customer")
         .prefetch_related("entries__attachments", "entries__message", "entries__author")
         .filter(pk=ticket_id)
         .first()
@@ -401,8 +421,8 @@ def split_ticket(*, actor: Actor, ticket: Ticket, entry_ids: list[int]) -> Ticke
 
 
 def get_attachment_for(actor: Actor, attachment_id: int) -> Attachment:
-    actor.require(Perm.TICKETS_VIEW)
-    found = Attachment.objects.filter(pk=attachment_id).exclude(sha256="").first()
+    visible = tickets_visible_to(actor).values("pk")
+    found = Attachment.objects.filter(pk=attachment_id, entry__ticket__in=visible).exclude(sha256="").first()
     if found is None:
         raise NotFound(_("No such file."), code="attachment_not_found")
     return found
@@ -424,9 +444,10 @@ class Moment:
 def customer_timeline(actor: Actor, customer_id: int, limit: int = 100) -> list[Moment]:
     """Everything said between the customer and us across channels, newest first: ticket entries (notes
     for staff who may read tickets) and the proactive messages Forewarn decided to send."""
-    actor.require(Perm.TICKETS_VIEW)
     entries = (
-        Entry.objects.filter(ticket__customer_id=customer_id)
+        Entry.objects.filter(
+            ticket__customer_id=customer_id, ticket__in=tickets_visible_to(actor).values("pk")
+        )
         .select_related("message")
         .order_by("-created_at", "-pk")[:limit]
     )

@@ -8,7 +8,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from django.core import signing
 from django.test import Client
 
 from forewarn.accounts.actors import Actor
@@ -29,7 +28,9 @@ def _path(link: str) -> str:
 def test_a_customer_reads_and_answers_their_own_ticket_and_nobody_elses(
     olena: User, maria: Customer, oleh: Customer
 ) -> None:
-    ticket = Ticket.objects.get(pk=receive_email(mail().as_bytes()).ticket_id)
+    received = receive_email(mail().as_bytes())
+    assert received.ticket_id is not None
+    ticket = Ticket.objects.get(pk=received.ticket_id)
     replies.add_entry(actor=Actor.of(olena), ticket=ticket, text="Клієнтка сердита", note=True)
     replies.add_entry(actor=Actor.of(olena), ticket=ticket, text="Посилка у відділенні №5.")
     others = Ticket.objects.create(
@@ -63,7 +64,7 @@ def test_a_tampered_or_old_link_shows_nothing(maria: Customer, monkeypatch: pyte
     assert client.get(tampered).status_code == 404
     # Signed links carry the moment they were made (the signer reads the wall clock).
     later = time.time() + timedelta(days=portal.LINK_DAYS + 1).total_seconds()
-    monkeypatch.setattr(signing.time, "time", lambda: later)
+    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
     expired = client.get(home)
     assert expired.status_code == 404
     assert "expired" in expired.content.decode()

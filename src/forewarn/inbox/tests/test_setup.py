@@ -32,8 +32,8 @@ KYIV = ZoneInfo("Europe/Kyiv")
 OFFICE = {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def kyiv(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=KYIV).astimezone(UTC)  # type: ignore[misc]
+def kyiv(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=KYIV).astimezone(UTC)
 
 
 def paths(caught: pytest.ExceptionInfo[ValidationFailed]) -> dict[str, str]:
@@ -72,6 +72,7 @@ def support(db: None) -> Team:
 def _ticket_at(moment: datetime) -> Ticket:
     with clock.frozen_at(moment):
         received = receive_email(mail().as_bytes())
+    assert received.ticket_id is not None
     return Ticket.objects.get(pk=received.ticket_id)
 
 
@@ -803,12 +804,12 @@ def test_a_policy_form_keeps_what_was_typed_and_saves_with_its_calendar(
         f"/inbox/settings/sla-policies/{policy.pk}/",
         {**form, "name": "Терміново", "first_response_minutes": "30"},
     )
-    assert "SLA policy saved." in client.get(renamed.url).content.decode()
+    assert "SLA policy saved." in client.get(renamed["Location"]).content.decode()
     faster = client.post(
         f"/inbox/settings/sla-policies/{policy.pk}/", {**form, "first_response_minutes": "15"}
     )
     recomputing = "open tickets it governs or matches are being recomputed"
-    assert recomputing in client.get(faster.url).content.decode()
+    assert recomputing in client.get(faster["Location"]).content.decode()
 
 
 def test_routing_rules_and_canned_replies_through_their_forms(taras: User, support: Team) -> None:

@@ -30,8 +30,8 @@ KYIV = ZoneInfo("Europe/Kyiv")
 OFFICE = {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def kyiv(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=KYIV).astimezone(UTC)  # type: ignore[misc]
+def kyiv(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=KYIV).astimezone(UTC)
 
 
 def office(country: str = "UA") -> Calendar:
@@ -129,6 +129,7 @@ def policy(db: None) -> SlaPolicy:
 def _ticket_at(moment: datetime) -> Ticket:
     with clock.frozen_at(moment):
         received = receive_email(mail().as_bytes())
+    assert received.ticket_id is not None
     return Ticket.objects.get(pk=received.ticket_id)
 
 
@@ -257,6 +258,7 @@ def test_attainment_per_segment_shows_ordinary_customers_served_as_well_as_vips(
                 received = receive_email(
                     mail(f"Питання {n}", sender=address, subject=f"Питання {n}").as_bytes()
                 )
+                assert received.ticket_id is not None
                 ticket = Ticket.objects.get(pk=received.ticket_id)
                 assert ticket.customer_id == customer.pk
                 # One in four of each segment's tickets is answered late.
@@ -427,6 +429,7 @@ def test_a_new_policy_takes_the_running_tickets_it_matches_and_comes_first_for(
     ordinary = _ticket_at(kyiv(2021, 1, 25, 9, 0))  # first response due 10:00 under the standard policy
     with clock.frozen_at(kyiv(2021, 1, 25, 9, 0)):
         received = receive_email(mail(sender="oleh@example.com", subject="Рахунок").as_bytes())
+    assert received.ticket_id is not None
     special = Ticket.objects.get(pk=received.ticket_id)
     assert special.sla_policy == policy
     faster = SlaPolicy.objects.create(

@@ -19,6 +19,7 @@ from .test_email import mail
 
 def _ticket() -> Ticket:
     received = receive_email(mail("Інтернет не працює", subject="Інтернет").as_bytes())
+    assert received.ticket_id is not None
     return Ticket.objects.get(pk=received.ticket_id)
 
 

@@ -45,6 +45,7 @@ def _online(user: User, **state: Any) -> None:
 
 def _new_ticket(maria: Customer, subject: str = "Питання") -> Ticket:
     received = receive_email(mail("Допоможіть", subject=subject).as_bytes())
+    assert received.ticket_id is not None
     return Ticket.objects.get(pk=received.ticket_id)
 
 
@@ -271,12 +272,12 @@ def test_the_customer_page_shows_one_timeline_across_channels(olena: User, maria
 
 def test_search_finds_recent_and_old_conversations_newest_first(olena: User, maria: Customer) -> None:
     with clock.frozen_at(clock.now() - timedelta(days=40)):
-        old = Ticket.objects.get(
-            pk=receive_email(mail("Лічильник зламався", subject="Давнє").as_bytes()).ticket_id
-        )
-    recent = Ticket.objects.get(
-        pk=receive_email(mail("Лічильник знову", subject="Нове").as_bytes()).ticket_id
-    )
+        first = receive_email(mail("Лічильник зламався", subject="Давнє").as_bytes())
+        assert first.ticket_id is not None
+        old = Ticket.objects.get(pk=first.ticket_id)
+    again = receive_email(mail("Лічильник знову", subject="Нове").as_bytes())
+    assert again.ticket_id is not None
+    recent = Ticket.objects.get(pk=again.ticket_id)
     actor = Actor.of(olena)
     assert list(list_tickets(actor, TicketFilters(q="лічильн"))) == [recent, old]
     assert list(list_tickets(actor, TicketFilters(q="зламався"))) == [old]

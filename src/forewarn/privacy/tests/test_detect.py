@@ -17,21 +17,21 @@ from forewarn.privacy.detect import (
     rnokpp_ok,
     snils_ok,
 )
-from forewarn.privacy.tests.corpus import build, score
+from forewarn.privacy.tests.corpus import Sample, build, score
 
 
 @pytest.fixture(scope="module")
-def corpus():
+def corpus() -> list[Sample]:
     return build(3000)
 
 
-def test_the_labelled_set_is_found_with_the_precision_and_recall_we_promise(corpus):
+def test_the_labelled_set_is_found_with_the_precision_and_recall_we_promise(corpus: list[Sample]) -> None:
     precision, recall, notes = score(corpus, lambda text: [(f.kind, f.start, f.end) for f in find(text)])
     assert precision >= 0.99, notes
     assert recall >= 0.98, notes
 
 
-def test_the_labelled_set_holds_every_kind_and_decoys(corpus):
+def test_the_labelled_set_holds_every_kind_and_decoys(corpus: list[Sample]) -> None:
     kinds = {kind for sample in corpus for kind, _a, _b in sample.spans}
     assert kinds == set(Kind)
     assert sum(1 for s in corpus if not s.spans) > 50  # sentences with nothing to find
@@ -58,7 +58,7 @@ def test_the_labelled_set_holds_every_kind_and_decoys(corpus):
         ("DOB: March 12, 1985", Kind.BIRTH_DATE, "1985-03-12"),
     ],
 )
-def test_values_in_the_forms_people_write_them(text, kind, value):
+def test_values_in_the_forms_people_write_them(text: str, kind: Kind, value: str) -> None:
     [found] = find(text)
     assert (found.kind, found.normalized) == (kind, value)
     assert text[found.start : found.end] == found.value
@@ -79,21 +79,21 @@ def test_values_in_the_forms_people_write_them(text, kind, value):
         "Оцінка 9 з 10, дякую!",
     ],
 )
-def test_decoys_are_left_alone(text):
+def test_decoys_are_left_alone(text: str) -> None:
     assert find(text) == []
 
 
-def test_a_phone_and_a_count_in_one_run_of_digits_are_told_apart():
+def test_a_phone_and_a_count_in_one_run_of_digits_are_told_apart() -> None:
     [found] = find("Передзвоніть на 067 123 45 67 2 рази")
     assert found.value == "067 123 45 67"
 
 
-def test_an_ibans_digits_are_not_a_phone_and_an_emails_digits_not_a_card():
+def test_an_ibans_digits_are_not_a_phone_and_an_emails_digits_not_a_card() -> None:
     text = "UA213223130000026007233566001 і 4111111111111111@example.com"
     assert [f.kind for f in find(text)] == [Kind.IBAN, Kind.EMAIL]
 
 
-def test_masks_show_enough_to_recognise_and_never_enough_to_use():
+def test_masks_show_enough_to_recognise_and_never_enough_to_use() -> None:
     masked, placed = mask_text(
         "Номер +380 67 123 45 67, картка 4111 1111 1111 1111, "
         "UA213223130000026007233566001, maria@example.com"
@@ -113,7 +113,7 @@ def test_masks_show_enough_to_recognise_and_never_enough_to_use():
         )
     )
 )
-def test_masked_text_keeps_what_is_between_values_and_no_value_survives(parts):
+def test_masked_text_keeps_what_is_between_values_and_no_value_survives(parts: list[str]) -> None:
     text = " ".join(parts)  # values glued to words are codes, not values (see the detector)
     masked, placed = mask_text(text)
     for found, start, end, shown in placed:
@@ -123,7 +123,7 @@ def test_masked_text_keeps_what_is_between_values_and_no_value_survives(parts):
     assert "11111111" not in masked
 
 
-def test_check_digits():
+def test_check_digits() -> None:
     assert luhn_ok("4111111111111111")
     assert not luhn_ok("4111111111111112")
     assert iban_ok("UA213223130000026007233566001")
@@ -137,7 +137,7 @@ def test_check_digits():
     assert not snils_ok("11223344596")
 
 
-def test_a_payload_is_masked_field_by_field_with_the_keys_read_as_labels():
+def test_a_payload_is_masked_field_by_field_with_the_keys_read_as_labels() -> None:
     from forewarn.privacy.services.protect import mask_payload
 
     payload = {

@@ -40,7 +40,7 @@ def _keys_of_their_own(settings: Any, tmp_path: Path) -> None:
     crypto.keyring.cache_clear()
 
 
-def complaint(client: Any, event_id: str = "c-1", text: str = "") -> Any:
+def complaint(client: Any, event_id: str = "c-1", text: str = "") -> Event:
     body = {
         "source": "support-line",
         "id": event_id,
