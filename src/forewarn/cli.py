@@ -306,7 +306,8 @@ def imap_poll(
 ) -> None:
     """Fetch unread mail from the support mailbox (FOREWARN_IMAP_URL) into tickets."""
     _setup()
-    from forewarn.inbox import imap
+    from forewarn.channels import imap
+    from forewarn.inbox.services.email import take_raw_email
 
     config = imap.configured()
     if config is None:
@@ -315,7 +316,7 @@ def imap_poll(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     while True:
-        result = imap.poll_once(config)
+        result = imap.poll_once(config, receive=take_raw_email)
         counts = vars(result)
         typer.echo("imap: " + " ".join(f"{name}={n}" for name, n in counts.items()))
         if not keep or stop.wait(config.interval):
@@ -329,9 +330,10 @@ def smtp(
 ) -> None:
     """Receive email for the support address: each message becomes a ticket or joins its thread."""
     _setup()
-    from forewarn.inbox.smtp import start_receiver
+    from forewarn.channels.smtp import start_receiver
+    from forewarn.inbox.services.email import take_raw_email
 
-    receiver = start_receiver(host, port)
+    receiver = start_receiver(host, port, receive=take_raw_email)
     typer.echo(f"Receiving email on {host}:{port} (Ctrl+C to stop).")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -90,7 +90,7 @@ FOREWARN_PII_KEY_FILE = DATA_DIR / "pii_keys"
 # and all together); larger attachments are listed on the ticket as refused, not stored.
 # Behind a proxy Forewarn trusts, the client's address is the first of X-Forwarded-For (rate limits).
 FOREWARN_TRUST_PROXY = env_bool("TRUST_PROXY", default=False)
-# IMAP polling of a support mailbox (inbox/imap.py), instead of or beside the SMTP receiver:
+# IMAP polling of a support mailbox (channels/imap.py), instead of or beside the SMTP receiver:
 # FOREWARN_IMAP_URL=imaps://user:password@imap.example.com:993/INBOX?done=Forewarn&interval=60
 FOREWARN_IMAP = imap_settings(env_str("IMAP_URL", ""))
 FOREWARN_SMTP_MAX_BYTES = int(env_str("SMTP_MAX_BYTES", str(35 * 1024 * 1024)))

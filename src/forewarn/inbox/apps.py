@@ -24,8 +24,9 @@ class InboxConfig(AppConfig):
         every(60, "inbox.sla_sweep", sla.sweep)
         every(30, "inbox.assign_waiting", assignment.assign_waiting)
         every(300, "inbox.forget_old_hits", limits.forget_old_hits)
-        from forewarn.inbox import imap
+        from forewarn.channels import imap
+        from forewarn.inbox.services.email import take_raw_email
 
         mailbox = imap.configured()
         if mailbox is not None:
-            every(mailbox.interval, "inbox.imap_poll", imap.poll_configured)
+            every(mailbox.interval, "inbox.imap_poll", lambda: imap.poll_configured(take_raw_email))

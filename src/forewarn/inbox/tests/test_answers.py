@@ -16,14 +16,14 @@ from django.test import Client
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.channels.models import LocalDelivery
+from forewarn.channels.smtp import start_receiver
 from forewarn.core.errors import Conflict
 from forewarn.customers.models import Customer
 from forewarn.engage.models import Message, MessageStatus
 from forewarn.engage.services.outbox import dispatch_once
 from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
 from forewarn.inbox.services import replies
-from forewarn.inbox.services.email import receive_email
-from forewarn.inbox.smtp import start_receiver
+from forewarn.inbox.services.email import receive_email, take_raw_email
 
 from .test_email import _free_port, mail
 
@@ -79,7 +79,7 @@ def test_a_reply_to_the_agents_emailed_answer_threads_into_the_same_ticket(
     sink, sink_port, receiver_port = Sink(), _free_port(), _free_port()
     mailbox = Controller(sink, hostname="127.0.0.1", port=sink_port)
     mailbox.start()
-    receiver = start_receiver("127.0.0.1", receiver_port)
+    receiver = start_receiver("127.0.0.1", receiver_port, receive=take_raw_email)
     settings.FOREWARN_PROVIDERS = {
         "email": {
             "provider": "smtp",

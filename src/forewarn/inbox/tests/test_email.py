@@ -15,10 +15,10 @@ import pytest
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
+from forewarn.channels.smtp import start_receiver
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import Attachment, Entry, Ticket, TicketStatus
-from forewarn.inbox.services.email import attachment_path
-from forewarn.inbox.smtp import start_receiver
+from forewarn.inbox.services.email import attachment_path, take_raw_email
 from forewarn.privacy.models import PersonalValue
 from forewarn.privacy.services import subjects
 
@@ -214,7 +214,7 @@ def _free_port() -> int:
 @pytest.mark.django_db(transaction=True)
 def test_mail_sent_with_smtplib_to_the_receiver_becomes_a_ticket_and_a_reply_threads() -> None:
     port = _free_port()
-    receiver = start_receiver("127.0.0.1", port)
+    receiver = start_receiver("127.0.0.1", port, receive=take_raw_email)
     try:
         first = mail()
         with smtplib.SMTP("127.0.0.1", port) as smtp:

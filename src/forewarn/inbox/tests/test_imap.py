@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from forewarn.channels.imap import ImapSettings, poll_once
 from forewarn.customers.models import Customer
-from forewarn.inbox.imap import ImapSettings, poll_once
 from forewarn.inbox.models import Ticket
+from forewarn.inbox.services.email import take_raw_email
 
 from .test_email import mail
 
@@ -53,19 +54,19 @@ def test_unread_mail_becomes_tickets_and_is_marked_read(maria: Customer) -> None
         [question.as_bytes(), mail("Я у відпустці", subject="Автовідповідь").as_bytes(), question.as_bytes()]
     )
     config = ImapSettings(host="imap.example", user="care", password="x")
-    result = poll_once(config, opener=lambda _config: box)
+    result = poll_once(config, receive=take_raw_email, opener=lambda _config: box)
     assert (result.seen, result.stored, result.skipped) == (3, 1, 2)
     assert Ticket.objects.get().customer == maria
     assert all("\\Seen" in flags for flags in box.flags.values())
     assert box.logged_out
-    again = poll_once(config, opener=lambda _config: box)
+    again = poll_once(config, receive=take_raw_email, opener=lambda _config: box)
     assert again.seen == 0
 
 
 def test_done_messages_can_be_moved_to_another_folder(maria: Customer) -> None:
     box = Mailbox([mail().as_bytes()])
     config = ImapSettings(host="imap.example", user="care", password="x", done_folder="Forewarn")
-    poll_once(config, opener=lambda _config: box)
+    poll_once(config, receive=take_raw_email, opener=lambda _config: box)
     assert box.copied == [(b"1", "Forewarn")]
     assert box.messages == {}
 

@@ -1,7 +1,8 @@
 """IMAP polling, the alternative to the built-in SMTP receiver when the support mailbox lives with a mail
-provider: every unread message of a folder is handed to ``services.email`` and then marked read (or
-moved to ``done_folder``). The email service is idempotent by Message-ID, so a poll that dies between
-storing a message and marking it read stores it once when the next poll finds it again.
+provider: every unread message of a folder is handed, raw, to the receiver the poll is given
+(``inbox.services.email.receive_email``) and then marked read (or moved to ``done_folder``). The way in is
+idempotent by Message-ID, so a poll that dies between storing a message and marking it read stores it
+once when the next poll finds it again.
 
 Configured by ``FOREWARN_IMAP`` (host, port, user, password, folder, done_folder, ssl); ``forewarn
 imap-poll`` polls once or keeps polling, and ``forewarn dispatch`` polls every ``interval`` seconds when
@@ -54,9 +55,15 @@ def connect(config: ImapSettings) -> imaplib.IMAP4:
     return client
 
 
-def poll_once(config: ImapSettings, *, opener: Callable[[ImapSettings], Any] = connect) -> PollResult:
-    from forewarn.inbox.services.email import receive_email  # noqa: PLC0415 - models load with Django
+# Takes one raw message and the name of the way it came ("imap"); says what became of it: "created" or
+# "threaded" when it was stored; raises ServiceError for a message it refuses.
+Receiver = Callable[[bytes, str], str]
+STORED = ("created", "threaded")
 
+
+def poll_once(
+    config: ImapSettings, *, receive: Receiver, opener: Callable[[ImapSettings], Any] = connect
+) -> PollResult:
     result = PollResult()
     client = opener(config)
     try:
@@ -71,12 +78,12 @@ def poll_once(config: ImapSettings, *, opener: Callable[[ImapSettings], Any] = c
                 continue
             result.seen += 1
             try:
-                received = receive_email(raw, provider="imap")
+                outcome = receive(raw, "imap")
             except ServiceError as exc:
                 log.warning("IMAP message %s refused: %s", uid.decode(), exc.code)
                 result.refused += 1
             else:
-                if received.status in {"created", "threaded"}:
+                if outcome in STORED:
                     result.stored += 1
                 else:
                     result.skipped += 1
@@ -103,7 +110,7 @@ def configured() -> ImapSettings | None:
     return ImapSettings.of(config) if config else None
 
 
-def poll_configured() -> PollResult | None:
+def poll_configured(receive: Receiver) -> PollResult | None:
     """The periodic job: poll the configured mailbox, if there is one."""
     config = configured()
-    return poll_once(config) if config is not None else None
+    return poll_once(config, receive=receive) if config is not None else None
