@@ -312,6 +312,16 @@ def create_trigger(request: HttpRequest, payload: TriggerSchema) -> Status[dict[
     return Status(201, shape_trigger(trigger_service.get_trigger_for(actor, trigger.pk)))
 
 
+# Before /triggers/{trigger_id}: the router tries paths in order, and an id would take "preview".
+@router.post("/triggers/preview", response=list[PreviewOut], summary="Render a trigger's templates")
+def preview_trigger(request: HttpRequest, payload: PreviewIn) -> list[Any]:
+    actor = actor_of(request)
+    customer = get_customer_for(actor, payload.customer_id) if payload.customer_id else None
+    return trigger_service.preview_trigger(
+        actor=actor, data=_trigger_in(payload.trigger), payload=payload.payload, customer=customer
+    )
+
+
 @router.get("/triggers/{trigger_id}", response=TriggerOut, summary="One trigger")
 def read_trigger(request: HttpRequest, trigger_id: int) -> dict[str, Any]:
     return shape_trigger(trigger_service.get_trigger_for(actor_of(request), trigger_id))
@@ -323,15 +333,6 @@ def replace_trigger(request: HttpRequest, trigger_id: int, payload: TriggerSchem
     trigger = trigger_service.get_trigger_for(actor, trigger_id)
     trigger_service.update_trigger(actor=actor, trigger=trigger, data=_trigger_in(payload))
     return shape_trigger(trigger_service.get_trigger_for(actor, trigger_id))
-
-
-@router.post("/triggers/preview", response=list[PreviewOut], summary="Render a trigger's templates")
-def preview_trigger(request: HttpRequest, payload: PreviewIn) -> list[Any]:
-    actor = actor_of(request)
-    customer = get_customer_for(actor, payload.customer_id) if payload.customer_id else None
-    return trigger_service.preview_trigger(
-        actor=actor, data=_trigger_in(payload.trigger), payload=payload.payload, customer=customer
-    )
 
 
 # --- messages ------------------------------------------------------------------------------------------
@@ -481,12 +482,21 @@ class CapSchema(InputSchema):
     active: bool = True
 
 
-@router.get("/policy/caps", response=list[CapSchema], summary="Frequency caps shared by every department")
+class CapOut(Schema):
+    """A cap as it is stored (an answer is read from the rows, not checked as a client's document)."""
+
+    topic: str
+    limit: int
+    window_hours: int
+    active: bool
+
+
+@router.get("/policy/caps", response=list[CapOut], summary="Frequency caps shared by every department")
 def list_caps(request: HttpRequest) -> list[FrequencyCap]:
     return message_service.list_caps(actor_of(request))
 
 
-@router.put("/policy/caps", response=list[CapSchema], summary="Replace the frequency caps")
+@router.put("/policy/caps", response=list[CapOut], summary="Replace the frequency caps")
 def replace_caps(request: HttpRequest, payload: list[CapSchema]) -> list[FrequencyCap]:
     actor = actor_of(request)
     return message_service.replace_caps(actor=actor, caps=[c.model_dump() for c in payload])

@@ -58,7 +58,7 @@ class StaffSession(SessionAuth):
 
 class ForewarnAPI(NinjaAPI):
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
-        """The schema, with the ``Idempotency-Key`` header that every POST honours (``replay_posts``)."""
+        """The schema, with the ``Idempotency-Key`` header that every POST honours (``one_transaction``)."""
         schema = super().get_openapi_schema(*args, **kwargs)
         for operations in schema.get("paths", {}).values():
             post = operations.get("post")
@@ -214,25 +214,36 @@ def _replay_response(request: HttpRequest, stored: tuple[int, Any]) -> HttpRespo
     return response
 
 
-def replay_posts(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Around a whole POST with an ``Idempotency-Key``: one transaction holds the change and its stored
-    answer; an answer that is not a success keeps nothing (all of the change, or none of it)."""
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def one_transaction(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Around a whole request that changes something: one transaction holds the change, and its stored
+    answer when a POST carries an ``Idempotency-Key``. An unexpected failure (5xx) keeps nothing of the
+    change, so a client is never told it failed when half of it happened; a keyed POST that is refused
+    keeps nothing either, so it can be corrected and sent again with its key. A refusal a service records
+    on purpose (a refused reveal is audited) stays."""
     operation = getattr(run, "__self__", None)
-    extra = getattr(operation, "openapi_extra", None) or {}
-    if "POST" not in getattr(operation, "methods", ["POST"]) or extra.get("x-idempotent") is False:
+    methods = set(getattr(operation, "methods", UNSAFE))
+    if not methods & UNSAFE:
         return run
+    extra = getattr(operation, "openapi_extra", None) or {}
+    replayable = "POST" in methods and extra.get("x-idempotent") is not False
 
     @functools.wraps(run)
     def once(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method != "POST" or not request.headers.get(idempotency.HEADER):
+        if request.method not in UNSAFE:
             return run(request, *args, **kwargs)
-        request.META[ONCE] = True
+        if replayable and request.method == "POST" and request.headers.get(idempotency.HEADER):
+            request.META[ONCE] = True
         claim: idempotency.Claim | None = None
         try:
             with transaction.atomic():
                 response = run(request, *args, **kwargs)
                 claim = request.META.pop(CLAIM, None)
-                if claim is not None:
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+                elif claim is not None:
                     if 200 <= response.status_code < 300:
                         body = json.loads(response.content) if response.content else None
                         idempotency.keep_answer(claim, response.status_code, body)
@@ -250,7 +261,7 @@ def replay_posts(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
 def claim_key(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Around the handler of such a POST, once the client is known: the stored answer to a repeated key,
-    or the claim ``replay_posts`` keeps the answer under."""
+    or the claim ``one_transaction`` keeps the answer under."""
 
     @functools.wraps(handler)
     def claimed(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
@@ -269,5 +280,5 @@ def claim_key(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # ninja's names: "view" wraps the whole request (before authentication), "operation" the handler itself.
-api.add_decorator(replay_posts, mode="view")
+api.add_decorator(one_transaction, mode="view")
 api.add_decorator(claim_key, mode="operation")
