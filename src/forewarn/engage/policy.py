@@ -264,25 +264,40 @@ def choose_channels(view: CustomerView, intent: Intent, rules: Rules, trail: Tra
         order.append(view.preferred_channel)
     order.extend(c for c in rules.fallback_chain if c != view.preferred_channel)
     consents, addresses, topic = view.consents, view.addresses, intent.topic
-    opt_in = topic in OPT_IN_TOPICS
     usable: list[str] = []
     for channel in order:
-        answer = consents.get((topic, channel))
-        if answer == "denied":
-            reason = "consent_denied"
-        elif answer is None and opt_in:
-            reason = "consent_missing"
-        elif channel not in addresses:
-            reason = "no_address"
-        elif channel in view.suppressed_channels:
-            reason = "address_suppressed"
-        elif intent.channels is not None and channel not in intent.channels:
-            reason = "no_template"
+        reason = (
+            consent_reason(consents.get((topic, channel)), topic)
+            or ("no_address" if channel not in addresses else "")
+            or ("address_suppressed" if channel in view.suppressed_channels else "")
+            or ("no_template" if intent.channels is not None and channel not in intent.channels else "")
+        )
+        if reason:
+            trail.append(("channel", "skip", reason, channel))
         else:
             usable.append(channel)
-            continue
-        trail.append(("channel", "skip", reason, channel))
     return usable
+
+
+def consent_reason(answer: str | None, topic: str) -> str:
+    """Why the customer's answer for this topic on a channel stops a message there, or "": a recorded no
+    always; no answer at all for an opt-in topic (marketing, surveys)."""
+    if answer == "denied":
+        return "consent_denied"
+    if answer is None and topic in OPT_IN_TOPICS:
+        return "consent_missing"
+    return ""
+
+
+def still_allowed_reason(
+    *, consent: str | None, scopes: frozenset[str], address_suppressed: bool, topic: str
+) -> str:
+    """The send-time re-check of a message planned earlier, with the same rules as planning: why it may
+    no longer go (consent, a global unsubscribe, a suppressed address), or ""."""
+    reason = consent_reason(consent, topic) or suppression_reason(scopes, topic)
+    if not reason and address_suppressed:
+        reason = "address_suppressed"
+    return reason
 
 
 def suppression_reason(scopes: frozenset[str], topic: str) -> str:

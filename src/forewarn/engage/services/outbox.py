@@ -113,25 +113,20 @@ def _step(message: Message, outcome: str, reason: str, detail: str = "") -> list
 
 
 def send_time_block(message: Message) -> str:
-    """Why a message planned earlier may no longer go: consent or a global unsubscribe changed since."""
+    """Why a message planned earlier may no longer go: consent, a global unsubscribe or a suppressed
+    address changed since. The policy's own rules decide, on what is stored now."""
     answer = (
         Consent.objects.filter(customer_id=message.customer_id, topic=message.topic, channel=message.channel)
         .values_list("status", flat=True)
         .first()
     )
-    if answer == "denied":
-        return "consent_denied"
-    if answer is None and message.topic in policy.OPT_IN_TOPICS:
-        return "consent_missing"
     scopes = frozenset(
         Suppression.objects.filter(customer_id=message.customer_id).values_list("scope", flat=True)
     )
-    view_reason = policy.suppression_reason(scopes, message.topic)
-    if view_reason:
-        return view_reason
-    if Suppression.objects.filter(customer__isnull=True, address=message.address).exists():
-        return "address_suppressed"
-    return ""
+    suppressed = Suppression.objects.filter(customer__isnull=True, address=message.address).exists()
+    return policy.still_allowed_reason(
+        consent=answer, scopes=scopes, address_suppressed=suppressed, topic=message.topic
+    )
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -159,11 +154,12 @@ def deliver(message: Message, *, now: datetime) -> str:
             trail=_step(message, "suppress", blocked),
         )
         return MessageStatus.SUPPRESSED
-    if not compose(message):
+    outgoing = compose(message)
+    if outgoing is None:
         return _fall_back(message, now=now, code="no_template", error="no words for this channel")
-    # The words as the provider gets them: a value printed ``unmasked`` is the recipient's own original;
+    # The words as the provider gets them (originals where a template prints one ``unmasked``);
     # message.body keeps the masks (planning.write).
-    subject, body = message.words_to_send  # type: ignore[attr-defined]
+    subject, body = outgoing.subject, outgoing.body
     metadata: dict[str, Any] = {"message_id": message.pk, "topic": message.topic, "kind": message.kind}
     if message.context.get("thread"):
         # An answer in a conversation: what it answers (an email's In-Reply-To and References).

@@ -293,20 +293,28 @@ def customer_context(customer: Customer) -> dict[str, Any]:
     return context_of([getattr(customer, name) for name in CONTEXT_FIELDS])
 
 
-def write(message: Message, words: Words, context: dict[str, Any]) -> bool:
-    """Render the message's subject and body for its channel, variant and the customer's language;
-    False if there are no words for them."""
+@dataclass(frozen=True)
+class Outgoing:
+    """The words a provider gets: a value printed ``unmasked`` is the recipient's own original here, while
+    the message row keeps the masks."""
+
+    subject: str
+    body: str
+
+
+def write(message: Message, words: Words, context: dict[str, Any]) -> Outgoing | None:
+    """Render the message's subject and body for its channel, variant and the customer's language (the
+    row keeps them masked) and return them as they are sent; None if there are no words for them."""
     picked = words.pick(message.variant, message.channel, context["customer"].get("language", ""))
     if picked is None:
-        return False
+        return None
     lang, (subject, body) = picked
     message.language = lang
     # Words that print an original (``unmasked``) are kept with masks; the sender gets the originals.
     send_subject, message.subject = split_words(render(subject, context), recipient_id=message.customer_id)
     send_body, message.body = split_words(render(body, context), recipient_id=message.customer_id)
     message.subject = message.subject[:200]
-    message.words_to_send = (send_subject[:200], send_body)  # type: ignore[attr-defined]
-    return True
+    return Outgoing(send_subject[:200], send_body)
 
 
 STATUS_OF = {
@@ -515,40 +523,39 @@ def words_for(message: Message) -> Words:
     return Words({(message.variant, "", message.language or "en"): (message.subject, message.body)})
 
 
-def compose(message: Message) -> bool:
+def compose(message: Message) -> Outgoing | None:
     """Write the message's words now, for its channel and the customer as they are at this moment (a
-    name corrected overnight is right in the morning); a digest gathers its parts' words under its own.
-    False when there are no words for this channel."""
+    name corrected overnight is right in the morning), and return them as the provider gets them; a
+    digest gathers its parts' words under its own. None when there are no words for this channel."""
     if message.kind == ANSWER_KIND:
         return _answer_words(message)
     words = words_for(message)
-    if not write(message, words, render_context(message, originals=words.asks_for_originals)):
-        return False
-    if message.allow_digest:
-        parts = (
-            Message.objects.filter(digest_into=message, status=MessageStatus.MERGED)
-            .select_related("customer", "trigger", "incident")
-            .order_by("planned_at", "pk")
-        )
-        bodies, sent = [message.body], [message.words_to_send[1]]  # type: ignore[attr-defined]
-        for part in parts:
-            part.channel, part.variant = message.channel, message.variant
-            part_words = words_for(part)
-            if write(part, part_words, render_context(part, originals=part_words.asks_for_originals)):
-                bodies.append(part.body)
-                sent.append(part.words_to_send[1])  # type: ignore[attr-defined]
-        message.body = "\n\n".join(bodies)
-        message.words_to_send = (message.words_to_send[0], "\n\n".join(sent))  # type: ignore[attr-defined]
-    return True
+    outgoing = write(message, words, render_context(message, originals=words.asks_for_originals))
+    if outgoing is None or not message.allow_digest:
+        return outgoing
+    parts = (
+        Message.objects.filter(digest_into=message, status=MessageStatus.MERGED)
+        .select_related("customer", "trigger", "incident")
+        .order_by("planned_at", "pk")
+    )
+    bodies, sent = [message.body], [outgoing.body]
+    for part in parts:
+        part.channel, part.variant = message.channel, message.variant
+        part_words = words_for(part)
+        written = write(part, part_words, render_context(part, originals=part_words.asks_for_originals))
+        if written is not None:
+            bodies.append(part.body)
+            sent.append(written.body)
+    message.body = "\n\n".join(bodies)
+    return Outgoing(outgoing.subject, "\n\n".join(sent))
 
 
-def _answer_words(message: Message) -> bool:
+def _answer_words(message: Message) -> Outgoing | None:
     """An answer's words as its author wrote them (stored masked: a value an agent types goes out masked)."""
     answer = message.context.get("answer") or {}
     message.language = answer.get("language", "")
     message.subject, message.body = answer.get("subject", "")[:200], answer.get("body", "")
-    message.words_to_send = (message.subject, message.body)  # type: ignore[attr-defined]
-    return bool(message.body)
+    return Outgoing(message.subject, message.body) if message.body else None
 
 
 def _words_once(message: Message, of_trigger: dict[int, Words]) -> Words:
