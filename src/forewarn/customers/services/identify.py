@@ -21,15 +21,7 @@ from forewarn.customers.models import Customer, Identity
 from forewarn.customers.normalize import normalize_identity
 from forewarn.customers.services.merging import surviving
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
-
-# The identity a channel's address is: the number an SMS or a call came from, a Telegram chat id...
-IDENTITY_OF_CHANNEL = {
-    "sms": "phone",
-    "voice": "phone",
-    "email": "email",
-    "telegram": "telegram",
-    "viber": "viber",
-}
+from forewarn.customers.services.reach import IDENTITY_OF_CHANNEL
 
 
 def identity_of_channel(channel: str, address: str) -> tuple[str, str] | None:

@@ -31,11 +31,12 @@ from forewarn.channels.registry import provider_for
 from forewarn.core import clock
 from forewarn.core.vocab import Topic
 from forewarn.customers.models import Consent
+from forewarn.customers.services.reach import addresses_of
 from forewarn.engage import policy
 from forewarn.engage.models import Message, MessageStatus, Suppression
 from forewarn.engage.services.events import process_forgotten_events
 from forewarn.engage.services.messages import unsubscribe_token
-from forewarn.engage.services.planning import addresses_of, compose, plan, words_for
+from forewarn.engage.services.planning import compose, plan, words_for
 from forewarn.engage.services.triggers import drafts_for_waiting
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,8 @@ from django.db.models import Q
 from forewarn.core.bulk import Rows, fetch
 from forewarn.core.lookups import Keys
 from forewarn.core.vocab import Topic
-from forewarn.customers.models import Consent, Customer, Identity, full_name_of
+from forewarn.customers.models import Consent, Customer
+from forewarn.customers.services.reach import addresses_of, customer_context
 from forewarn.engage import policy
 from forewarn.engage.models import (
     LIVE_STATUSES,
@@ -41,7 +42,6 @@ from forewarn.privacy.services.outbound import split_words, with_masks
 from forewarn.privacy.services.protect import values_in
 
 # Which identity reaches a customer on which channel.
-CHANNEL_OF_IDENTITY = {"phone": "sms", "email": "email", "telegram": "telegram", "viber": "viber"}
 LANGUAGE_FALLBACK = ("en", "uk", "ru")
 # A detractor's score counts against promotions for this long.
 DETRACTOR_MEMORY = timedelta(days=90)
@@ -223,23 +223,6 @@ def load_views(
     return views
 
 
-def addresses_of(customer_ids: Collection[int]) -> dict[int, dict[str, str]]:
-    """Where each customer can be reached, per channel: the primary identity of a kind, else the oldest."""
-    found: dict[int, dict[str, str]] = defaultdict(dict)
-    # Sorted by the database, first of each kind first. No condition on the kind: with one, SQLite
-    # would walk the (kind, value) index over every customer's identities, not these customers' few.
-    rows = (
-        Identity.objects.filter(customer_id__among=Keys(customer_ids))
-        .order_by("customer_id", "kind", "-is_primary", "id")
-        .values_list("customer_id", "kind", "value")
-    )
-    for cid, kind, value in fetch(rows):
-        channel = CHANNEL_OF_IDENTITY.get(kind)
-        if channel is not None:
-            found[cid].setdefault(channel, value)
-    return found
-
-
 def _load_suppressions(views: dict[int, policy.CustomerView]) -> None:
     ids = Keys(views)
     scopes: dict[int, set[str]] = defaultdict(set)
@@ -270,27 +253,6 @@ def _load_suppressions(views: dict[int, policy.CustomerView]) -> None:
                 blocked[cid].add(ch)
     for cid, channels in blocked.items():
         views[cid].suppressed_channels = frozenset(channels)
-
-
-# The profile fields message templates and trigger conditions may read, in the order of ``context_of``.
-CONTEXT_FIELDS = ("given_name", "middle_name", "family_name", "language", "city", "time_zone", "attributes")
-
-
-def context_of(values: Sequence[Any]) -> dict[str, Any]:
-    """A customer as templates see them (``customer.first_name``...), from ``CONTEXT_FIELDS``' values."""
-    given, middle, family, language, city, zone, attributes = values
-    return {
-        "first_name": given,
-        "full_name": full_name_of(given, middle, family),
-        "language": language,
-        "city": city,
-        "time_zone": zone,
-        "attributes": attributes or {},
-    }
-
-
-def customer_context(customer: Customer) -> dict[str, Any]:
-    return context_of([getattr(customer, name) for name in CONTEXT_FIELDS])
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from forewarn.core import clock
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from forewarn.core.vocab import Channel, Language, Topic
 from forewarn.customers.models import Customer
+from forewarn.customers.services.reach import CONTEXT_FIELDS, context_of, customer_context
 from forewarn.engage import policy
 from forewarn.engage.conditions import check_conditions, matches
 from forewarn.engage.models import (
@@ -37,15 +38,7 @@ from forewarn.engage.models import (
     WhenBumped,
     WhenLate,
 )
-from forewarn.engage.services.planning import (
-    CONTEXT_FIELDS,
-    Draft,
-    Words,
-    context_of,
-    customer_context,
-    render_context,
-    risk_of,
-)
+from forewarn.engage.services.planning import Draft, Words, render_context, risk_of
 from forewarn.engage.templating import check_template, render
 from forewarn.privacy.services import audit
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core.errors import NotFound
-from forewarn.engage.services.planning import CONTEXT_FIELDS, context_of, customer_context
+from forewarn.customers.services.reach import CONTEXT_FIELDS, context_of, customer_context
 from forewarn.engage.templating import render
 from forewarn.inbox.models import CannedReply, Ticket
 
