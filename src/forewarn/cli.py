@@ -307,7 +307,7 @@ def imap_poll(
     """Fetch unread mail from the support mailbox (FOREWARN_IMAP_URL) into tickets."""
     _setup()
     from forewarn.channels import imap
-    from forewarn.inbox.services.email import take_raw_email
+    from forewarn.inbox.services.intake.email import take_raw_email
 
     config = imap.configured()
     if config is None:
@@ -331,7 +331,7 @@ def smtp(
     """Receive email for the support address: each message becomes a ticket or joins its thread."""
     _setup()
     from forewarn.channels.smtp import start_receiver
-    from forewarn.inbox.services.email import take_raw_email
+    from forewarn.inbox.services.intake.email import take_raw_email
 
     receiver = start_receiver(host, port, receive=take_raw_email)
     typer.echo(f"Receiving email on {host}:{port} (Ctrl+C to stop).")

@@ -10,7 +10,7 @@ from forewarn.customers.api import router as customers_router
 from forewarn.engage import views as engage_views
 from forewarn.engage.api import router as engage_router
 from forewarn.inbox.api import router as inbox_router
-from forewarn.inbox.settings_api import router as inbox_settings_router
+from forewarn.inbox.helpdesk.api import router as inbox_settings_router
 from forewarn.privacy.api import router as privacy_router
 from forewarn.shell.api import api
 
@@ -35,10 +35,10 @@ urlpatterns = [
     re_path(r"^api/", core_views.api_not_found),
     path("customers/", include("forewarn.customers.urls")),
     path("privacy/", include("forewarn.privacy.urls")),
-    path("inbox/settings/", include("forewarn.inbox.settings_urls")),
+    path("inbox/settings/", include("forewarn.inbox.helpdesk.urls")),
     path("inbox/", include("forewarn.inbox.urls")),
-    path("chat/", include("forewarn.inbox.chat_urls")),
-    path("my/", include("forewarn.inbox.portal_urls")),
+    path("chat/", include("forewarn.inbox.chat.urls")),
+    path("my/", include("forewarn.inbox.portal.urls")),
     path("engage/", include("forewarn.engage.urls")),
     path("u/<str:token>/", engage_views.unsubscribe, name="unsubscribe"),
 ]

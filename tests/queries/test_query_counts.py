@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from forewarn.accounts.models import User
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import Ticket
-from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.intake.email import receive_email
 from forewarn.inbox.tests.test_email import mail
 
 BASELINES = Path(__file__).with_name("baselines.json")

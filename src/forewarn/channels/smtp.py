@@ -1,5 +1,5 @@
 """The built-in SMTP receiver: mail for the support address is handed, raw, to the receiver it is started
-with (``inbox.services.email.receive_email``: the one way in, then a ticket).
+with (``inbox.services.intake.email.receive_email``: the one way in, then a ticket).
 
 ``forewarn smtp`` runs it; point the support domain's MX (or a forwarding rule) at it. Each message is
 handed over in a worker thread (the ORM is synchronous), and the sender hears the outcome: 250 for a

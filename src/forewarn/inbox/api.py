@@ -14,9 +14,10 @@ from forewarn.accounts.roles import Perm
 from forewarn.core.errors import ValidationFailed
 from forewarn.core.http import Page, paginate
 from forewarn.inbox.models import Ticket
-from forewarn.inbox.services import calls, replies, report
-from forewarn.inbox.services import email as email_service
+from forewarn.inbox.services import replies, report
 from forewarn.inbox.services import tickets as ticket_service
+from forewarn.inbox.services.intake import calls
+from forewarn.inbox.services.intake import email as email_service
 
 router = Router(tags=["inbox"])
 

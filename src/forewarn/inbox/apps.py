@@ -14,18 +14,19 @@ class InboxConfig(AppConfig):
         register(HOLDER)
 
         from forewarn.engage.services.intake import file_with
-        from forewarn.inbox.services.intake import file_inbound
+        from forewarn.inbox.services.intake.filing import file_inbound
 
         file_with(file_inbound)
 
         from forewarn.core.periodic import every
-        from forewarn.inbox.services import assignment, limits, sla
+        from forewarn.inbox.services import assignment, sla
+        from forewarn.inbox.services.intake import limits
 
         every(60, "inbox.sla_sweep", sla.sweep)
         every(30, "inbox.assign_waiting", assignment.assign_waiting)
         every(300, "inbox.forget_old_hits", limits.forget_old_hits)
         from forewarn.channels import imap
-        from forewarn.inbox.services.email import take_raw_email
+        from forewarn.inbox.services.intake.email import take_raw_email
 
         mailbox = imap.configured()
         if mailbox is not None:

@@ -23,7 +23,7 @@ from forewarn.inbox.models import (
     Ticket,
 )
 from forewarn.inbox.services import replies, sla
-from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.intake.email import receive_email
 
 OFFICE_HOURS = {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")} | {
     "sat": ["10:00-15:00"]

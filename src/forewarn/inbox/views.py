@@ -18,9 +18,10 @@ from forewarn.core.errors import Forbidden, ServiceError
 from forewarn.core.vocab import Channel
 from forewarn.core.web import render_page_or_part, staff_view
 from forewarn.inbox.models import Presence, Priority, TicketStatus
-from forewarn.inbox.services import assignment, canned, hints, portal, presence, replies
+from forewarn.inbox.services import assignment, canned, hints, presence, replies
 from forewarn.inbox.services import tickets as ticket_service
-from forewarn.inbox.services.email import attachment_path
+from forewarn.inbox.services.intake import portal
+from forewarn.inbox.services.intake.email import attachment_path
 from forewarn.privacy.services.protect import with_hidden
 
 PAGE_SIZE = 50

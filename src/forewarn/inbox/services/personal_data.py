@@ -39,7 +39,7 @@ def export(people: People) -> list[dict[str, Any]]:
 
 
 def erase(people: People, _needles: set[str]) -> dict[str, int]:
-    from forewarn.inbox.services.email import attachment_path  # noqa: PLC0415 - the only file reader
+    from forewarn.inbox.services.intake.email import attachment_path  # noqa: PLC0415 - the only file reader
 
     attachments = Attachment.objects.filter(entry__ticket__customer__in=people)
     removed = 0

@@ -23,7 +23,7 @@ from forewarn.engage.models import Message, MessageStatus
 from forewarn.engage.services.outbox import dispatch_once
 from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
 from forewarn.inbox.services import replies
-from forewarn.inbox.services.email import receive_email, take_raw_email
+from forewarn.inbox.services.intake.email import receive_email, take_raw_email
 
 from .test_email import _free_port, mail
 

@@ -13,7 +13,8 @@ from forewarn.accounts.models import User
 from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import Entry, Ticket
-from forewarn.inbox.services import chat, limits, replies
+from forewarn.inbox.services import replies
+from forewarn.inbox.services.intake import chat, limits
 
 
 def post(client: Client, path: str, body: dict[str, Any]) -> Any:

@@ -18,7 +18,7 @@ from forewarn.accounts.models import User
 from forewarn.channels.smtp import start_receiver
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import Attachment, Entry, Ticket, TicketStatus
-from forewarn.inbox.services.email import attachment_path, take_raw_email
+from forewarn.inbox.services.intake.email import attachment_path, take_raw_email
 from forewarn.privacy.models import PersonalValue
 from forewarn.privacy.services import subjects
 

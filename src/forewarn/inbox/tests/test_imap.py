@@ -8,7 +8,7 @@ from typing import Any
 from forewarn.channels.imap import ImapSettings, poll_once
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import Ticket
-from forewarn.inbox.services.email import take_raw_email
+from forewarn.inbox.services.intake.email import take_raw_email
 
 from .test_email import mail
 

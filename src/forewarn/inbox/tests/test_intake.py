@@ -25,7 +25,7 @@ from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_c
 from forewarn.engage.models import Event
 from forewarn.engage.services.intake import MESSAGE_RECEIVED
 from forewarn.inbox.models import ChatSession, Entry, EntryKind, Ticket
-from forewarn.inbox.services import portal
+from forewarn.inbox.services.intake import portal
 
 from .test_email import mail
 

@@ -12,7 +12,7 @@ from django.test import Client
 
 from forewarn.core import clock
 from forewarn.inbox.models import Block, Hit
-from forewarn.inbox.services import limits
+from forewarn.inbox.services.intake import limits
 
 
 def post(client: Client, path: str, body: dict[str, str], ip: str) -> object:

@@ -8,7 +8,7 @@ from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.engage.tests.test_callbacks import post_signed, twilio  # noqa: F401 - the fixture
 from forewarn.inbox.models import Entry, Ticket, TicketStatus
-from forewarn.inbox.services import limits
+from forewarn.inbox.services.intake import limits
 
 SMS = {"From": "+380671234567", "To": "+380440000000"}
 

@@ -15,8 +15,9 @@ from forewarn.accounts.models import User
 from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import EntryKind, Ticket, TicketStatus
-from forewarn.inbox.services import portal, replies
-from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services import replies
+from forewarn.inbox.services.intake import portal
+from forewarn.inbox.services.intake.email import receive_email
 
 from .test_email import mail
 

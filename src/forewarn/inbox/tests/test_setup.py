@@ -22,7 +22,7 @@ from forewarn.core.errors import Conflict, Forbidden, ValidationFailed
 from forewarn.customers.models import Customer, Segment
 from forewarn.inbox.models import BusinessCalendar, CannedReply, RoutingRule, SlaPolicy, Ticket
 from forewarn.inbox.services import assignment, canned, setup
-from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.intake.email import receive_email
 from forewarn.privacy.models import AuditAction, AuditEntry
 from forewarn.privacy.services import audit
 

@@ -20,8 +20,8 @@ from forewarn.customers.models import Customer, Identity, Segment
 from forewarn.inbox.hours import Calendar, CalendarError, moved_workdays, parse_hours, public_holidays
 from forewarn.inbox.models import BusinessCalendar, Escalation, SlaPolicy, Ticket, TicketEvent, TicketStatus
 from forewarn.inbox.services import replies, report, sla
-from forewarn.inbox.services.email import receive_email
-from forewarn.inbox.services.inbound import record_inbound
+from forewarn.inbox.services.intake.email import receive_email
+from forewarn.inbox.services.intake.inbound import record_inbound
 from forewarn.inbox.services.tickets import TicketChange, update_ticket
 
 from .test_email import mail

@@ -12,7 +12,7 @@ from forewarn.accounts.models import User
 from forewarn.customers.models import Customer
 from forewarn.engage.models import Message
 from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketEvent
-from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.intake.email import receive_email
 
 from .test_email import mail
 

@@ -13,7 +13,7 @@ from django.test import Client
 from forewarn.accounts.models import Team, User
 from forewarn.customers.models import Customer
 from forewarn.inbox.models import Attachment, Ticket
-from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.intake.email import receive_email
 
 from .test_email import mail
 

@@ -20,7 +20,7 @@ from forewarn.engage.models import Incident, Message
 from forewarn.inbox.models import AgentState, CannedReply, Presence, RoutingRule, Ticket, TicketEvent
 from forewarn.inbox.services import assignment
 from forewarn.inbox.services import tickets as ticket_service
-from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.intake.email import receive_email
 from forewarn.inbox.services.tickets import (
     Matches,
     TicketChange,

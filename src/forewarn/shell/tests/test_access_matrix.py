@@ -33,7 +33,7 @@ from forewarn.engage.services import incidents as incident_service
 from forewarn.engage.services.triggers import TemplateIn, TriggerIn, create_trigger
 from forewarn.inbox.models import Ticket
 from forewarn.inbox.services import replies, setup
-from forewarn.inbox.services.email import receive_email
+from forewarn.inbox.services.intake.email import receive_email
 from forewarn.inbox.tests.test_email import mail
 from forewarn.privacy import crypto
 from forewarn.privacy.models import PersonalValue

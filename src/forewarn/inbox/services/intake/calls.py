@@ -28,7 +28,7 @@ from forewarn.engage.services import intake
 from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import Entry, Ticket, TicketStatus
 from forewarn.inbox.services import sla
-from forewarn.inbox.services.inbound import open_ticket, record_inbound
+from forewarn.inbox.services.intake.inbound import open_ticket, record_inbound
 from forewarn.privacy.services.protect import mask_text, store_values
 
 OUTCOMES = ("answered", "missed", "abandoned", "voicemail", "self_served")

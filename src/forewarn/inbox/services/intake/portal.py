@@ -21,8 +21,8 @@ from forewarn.customers.services.merging import surviving
 from forewarn.engage.services import intake
 from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import Entry, EntryKind, Ticket
-from forewarn.inbox.services import limits
-from forewarn.inbox.services.inbound import record_inbound
+from forewarn.inbox.services.intake import limits
+from forewarn.inbox.services.intake.inbound import record_inbound
 
 SALT = "forewarn.portal"
 PROVIDER = "portal"

@@ -22,7 +22,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from forewarn.core.errors import ServiceError
-from forewarn.inbox.services import chat, limits
+from forewarn.inbox.services.intake import chat, limits
 
 R = TypeVar("R", bound=HttpResponseBase)
 STREAM_SECONDS = 55  # then the browser reconnects (EventSource does so by itself)

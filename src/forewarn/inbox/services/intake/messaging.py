@@ -20,8 +20,8 @@ from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import Entry, Ticket, TicketStatus
-from forewarn.inbox.services import limits
-from forewarn.inbox.services.inbound import open_ticket, record_inbound
+from forewarn.inbox.services.intake import limits
+from forewarn.inbox.services.intake.inbound import open_ticket, record_inbound
 
 REOPEN_WITHIN = timedelta(days=7)
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from forewarn.inbox import chat_views
+from forewarn.inbox.chat import views as chat_views
 
 app_name = "chat"
 

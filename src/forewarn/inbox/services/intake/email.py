@@ -35,7 +35,7 @@ from forewarn.customers.models import Customer
 from forewarn.engage.services import intake
 from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import Attachment, Entry, Ticket
-from forewarn.inbox.services.inbound import open_ticket, record_inbound
+from forewarn.inbox.services.intake.inbound import open_ticket, record_inbound
 
 TICKET_TOKEN_RE = re.compile(r"\[#(\d{1,12})\]")
 

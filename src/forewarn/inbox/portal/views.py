@@ -8,7 +8,7 @@ from django.utils import translation
 from django.views.decorators.http import require_http_methods
 
 from forewarn.core.errors import NotFound, ServiceError
-from forewarn.inbox.services import limits, portal
+from forewarn.inbox.services.intake import limits, portal
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, object], status: int = 200) -> HttpResponse:

@@ -28,9 +28,9 @@ from forewarn.customers.services.profiles import ProfileIn, create_customer
 from forewarn.engage.services import intake
 from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import ChatSession, Entry, EntryKind, TicketStatus
-from forewarn.inbox.services import limits
-from forewarn.inbox.services.email import keep_attachment
-from forewarn.inbox.services.inbound import open_ticket, record_inbound
+from forewarn.inbox.services.intake import limits
+from forewarn.inbox.services.intake.email import keep_attachment
+from forewarn.inbox.services.intake.inbound import open_ticket, record_inbound
 
 MAX_TEXT = 4000
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from forewarn.inbox import settings_views as views
+from forewarn.inbox.helpdesk import views
 
 app_name = "inbox_settings"
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from forewarn.inbox import portal_views
+from forewarn.inbox.portal import views as portal_views
 
 app_name = "portal"
 

@@ -7,7 +7,7 @@ from forewarn.channels.inbound import Inbound
 from forewarn.core.vocab import Channel
 from forewarn.customers.models import Customer
 from forewarn.engage.services.intake import Filed
-from forewarn.inbox.services import calls, chat, email, messaging, portal
+from forewarn.inbox.services.intake import calls, chat, email, messaging, portal
 
 MESSENGERS = (Channel.SMS, Channel.TELEGRAM, Channel.VIBER)
 

@@ -1,0 +1,1 @@
+"""The web chat widget's public endpoints (``/chat/``); the rules live in ``inbox.services.intake.chat``."""
