@@ -1,8 +1,8 @@
 """IMAP polling, the alternative to the built-in SMTP receiver when the support mailbox lives with a mail
 provider: every unread message of a folder is handed, raw, to the receiver the poll is given
-(``inbox.services.intake.email.receive_email``) and then marked read (or moved to ``done_folder``). The way in is
-idempotent by Message-ID, so a poll that dies between storing a message and marking it read stores it
-once when the next poll finds it again.
+(``inbox.services.intake.email.receive_email``) and then marked read (or moved to ``done_folder``). The
+way in is idempotent by Message-ID, so a poll that dies between storing a message and marking it read
+stores it once when the next poll finds it again.
 
 Configured by ``FOREWARN_IMAP`` (host, port, user, password, folder, done_folder, ssl); ``forewarn
 imap-poll`` polls once or keeps polling, and ``forewarn dispatch`` polls every ``interval`` seconds when

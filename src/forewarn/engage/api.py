@@ -21,7 +21,9 @@ from forewarn.customers.services.profiles import get_customer_for
 from forewarn.engage.models import FrequencyCap, Incident, Message, Trigger
 from forewarn.engage.services import events as event_service
 from forewarn.engage.services import incidents as incident_service
-from forewarn.engage.services import messages as message_service
+from forewarn.engage.services import log as log_service
+from forewarn.engage.services import responses
+from forewarn.engage.services import rules as rules_service
 from forewarn.engage.services import triggers as trigger_service
 
 router = Router(tags=["engage"])
@@ -200,7 +202,7 @@ def provider_callback(request: HttpRequest, provider: str) -> Status[Any]:
         )
     except MalformedCallback as exc:
         return Status(400, {"error": {"code": "malformed_callback", "message": str(exc), "fields": []}})
-    return Status(200, message_service.record_callbacks(events))
+    return Status(200, responses.record_callbacks(events))
 
 
 class SourceIn(InputSchema):
@@ -382,15 +384,13 @@ class MessageFilters(Schema):
 
 @router.get("/messages", response=Page[MessageOut], summary="The message log: every decision and send")
 def list_messages(request: HttpRequest, filters: Query[MessageFilters]) -> dict[str, Any]:
-    rows = message_service.message_log(
-        actor=actor_of(request), **filters.model_dump(exclude={"limit", "offset"})
-    )
+    rows = log_service.message_log(actor=actor_of(request), **filters.model_dump(exclude={"limit", "offset"}))
     return paginate(rows, limit=filters.limit, offset=filters.offset, shape=lambda m: m)
 
 
 @router.get("/messages/{message_id}", response=MessageOut, summary="One message with its decisions")
 def read_message(request: HttpRequest, message_id: int) -> Message:
-    return message_service.get_message_for(actor_of(request), message_id)
+    return log_service.get_message_for(actor_of(request), message_id)
 
 
 # --- incidents -----------------------------------------------------------------------------------------
@@ -493,13 +493,13 @@ class CapOut(Schema):
 
 @router.get("/policy/caps", response=list[CapOut], summary="Frequency caps shared by every department")
 def list_caps(request: HttpRequest) -> list[FrequencyCap]:
-    return message_service.list_caps(actor_of(request))
+    return rules_service.list_caps(actor_of(request))
 
 
 @router.put("/policy/caps", response=list[CapOut], summary="Replace the frequency caps")
 def replace_caps(request: HttpRequest, payload: list[CapSchema]) -> list[FrequencyCap]:
     actor = actor_of(request)
-    return message_service.replace_caps(actor=actor, caps=[c.model_dump() for c in payload])
+    return rules_service.replace_caps(actor=actor, caps=[c.model_dump() for c in payload])
 
 
 class SuppressionIn(InputSchema):
@@ -525,4 +525,4 @@ class SuppressionOut(Schema):
 )
 def add_suppression(request: HttpRequest, payload: SuppressionIn) -> Status[Any]:
     actor = actor_of(request)
-    return Status(201, message_service.add_suppression(actor=actor, **payload.model_dump()))
+    return Status(201, rules_service.add_suppression(actor=actor, **payload.model_dump()))

@@ -27,7 +27,8 @@ from forewarn.engage.models import Event, Incident, MessageStatus, Variant, When
 from forewarn.engage.reasons import Reason
 from forewarn.engage.services import events as event_service
 from forewarn.engage.services import incidents as incident_service
-from forewarn.engage.services import messages as message_service
+from forewarn.engage.services import log as log_service
+from forewarn.engage.services import responses
 from forewarn.engage.services import triggers as trigger_service
 from forewarn.privacy.services.protect import leaves, with_hidden
 
@@ -113,7 +114,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = incident_service.get_incident_for(actor, incident_id)
     context = _progress_context(incident)
     context["may_manage"] = actor.may(Perm.INCIDENTS_MANAGE)
-    context["recent"] = message_service.message_log(actor=actor, incident_id=incident.pk).select_related(
+    context["recent"] = log_service.message_log(actor=actor, incident_id=incident.pk).select_related(
         "customer", "trigger", "incident"
     )[:50]
     context["contacts"] = _with_hidden(list(incident_service.incident_contacts(actor, incident)))
@@ -152,7 +153,7 @@ def _int_or_none(raw: str) -> int | None:
 def message_log(request: HttpRequest) -> HttpResponse:
     actor = actor_for(request)
     chosen = {name: request.GET.get(name, "").strip() for name in LOG_FILTERS}
-    rows = message_service.message_log(
+    rows = log_service.message_log(
         actor=actor,
         status=chosen["status"],
         channel=chosen["channel"],
@@ -180,7 +181,7 @@ def customer_messages(request: HttpRequest, customer_id: int) -> HttpResponse:
     """The profile's "messages and decisions" section, loaded into the customer page."""
     actor = actor_for(request)
     customer = get_customer_for(actor, customer_id)
-    rows = message_service.customer_messages(actor, customer)
+    rows = log_service.customer_messages(actor, customer)
     events = _with_hidden(list(event_service.recent_events(actor, customer)))
     context = {"rows": rows, "customer": customer, "events": events, "may_reveal": actor.may(Perm.PII_REVEAL)}
     return render(request, "engage/_customer_messages.html", context)
@@ -356,8 +357,8 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
 @public_view
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """The link in every message: no account needed, the signed token names the message."""
-    message = message_service.message_for_unsubscribe(token)
+    message = responses.message_for_unsubscribe(token)
     if request.method == "POST":
-        message_service.unsubscribe(message=message, everything=request.POST.get("scope") == "everything")
+        responses.unsubscribe(message=message, everything=request.POST.get("scope") == "everything")
         return render(request, "engage/unsubscribe.html", {"message": message, "done": True})
     return render(request, "engage/unsubscribe.html", {"message": message, "done": False})

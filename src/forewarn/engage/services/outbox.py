@@ -35,8 +35,8 @@ from forewarn.customers.services.reach import addresses_of
 from forewarn.engage import policy
 from forewarn.engage.models import Message, MessageStatus, Suppression
 from forewarn.engage.services.events import process_forgotten_events
-from forewarn.engage.services.messages import unsubscribe_token
 from forewarn.engage.services.planning import compose, plan, words_for
+from forewarn.engage.services.responses import unsubscribe_token
 from forewarn.engage.services.triggers import drafts_for_waiting
 
 logger = logging.getLogger(__name__)

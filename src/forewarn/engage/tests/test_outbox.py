@@ -16,7 +16,7 @@ from forewarn.channels.registry import substitute_provider
 from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.engage.models import Message, Suppression, Trigger
-from forewarn.engage.services import messages as message_service
+from forewarn.engage.services import responses
 from forewarn.engage.services.outbox import claim_due_messages, deliver, dispatch_once
 
 from .test_events import shipped
@@ -132,7 +132,7 @@ def test_when_every_channel_fails_the_message_fails_with_the_reason(queued: Mess
 
 def test_a_consent_withdrawn_after_planning_stops_the_message(queued: Message, maria: Customer) -> None:
     Message.objects.filter(pk=queued.pk).update(topic="service")
-    message_service.record_opt_out(customer=maria, channel="sms", text="STOP")
+    responses.record_opt_out(customer=maria, channel="sms", text="STOP")
     dispatch_once()
     queued.refresh_from_db()
     assert (queued.status, queued.reason) == ("suppressed", "consent_denied")
@@ -191,8 +191,8 @@ def test_messages_close_together_go_as_one_digest(
 def test_an_unsubscribe_link_refuses_the_topic_on_that_channel(queued: Message, maria: Customer) -> None:
     Message.objects.filter(pk=queued.pk).update(topic="marketing", channel="email")
     queued.refresh_from_db()
-    token = message_service.unsubscribe_token(queued)
-    message_service.unsubscribe(message=message_service.message_for_unsubscribe(token))
+    token = responses.unsubscribe_token(queued)
+    responses.unsubscribe(message=responses.message_for_unsubscribe(token))
     assert maria.consents.get(topic="marketing", channel="email").status == "denied"
     change = maria.consent_history.get(topic="marketing", channel="email", source="unsubscribe")
     assert change.previous == "granted"

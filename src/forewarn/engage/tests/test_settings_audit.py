@@ -8,7 +8,7 @@ from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.engage.models import Trigger
 from forewarn.engage.services import events as event_service
-from forewarn.engage.services import messages as message_service
+from forewarn.engage.services import rules as rules_service
 from forewarn.engage.services.triggers import TemplateIn, trigger_input_of, update_trigger
 from forewarn.privacy.models import AuditAction, AuditEntry
 
@@ -50,8 +50,8 @@ def test_a_trigger_change_is_logged_field_by_field_with_its_templates(
 
 def test_frequency_caps_are_logged_as_a_whole_before_and_after(ada: User) -> None:
     actor = Actor.of(ada)
-    message_service.replace_caps(actor=actor, caps=[{"topic": "marketing", "limit": 1, "window_hours": 24}])
-    message_service.replace_caps(
+    rules_service.replace_caps(actor=actor, caps=[{"topic": "marketing", "limit": 1, "window_hours": 24}])
+    rules_service.replace_caps(
         actor=actor,
         caps=[
             {"topic": "marketing", "limit": 2, "window_hours": 24},

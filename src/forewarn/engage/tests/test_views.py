@@ -12,7 +12,7 @@ from django.test import Client
 from forewarn.accounts.models import User
 from forewarn.customers.models import Customer
 from forewarn.engage.models import Incident, Message, Trigger
-from forewarn.engage.services.messages import unsubscribe_token
+from forewarn.engage.services.responses import unsubscribe_token
 
 from .test_events import shipped
 

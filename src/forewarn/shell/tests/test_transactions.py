@@ -10,20 +10,20 @@ import pytest
 
 from forewarn.accounts.models import User
 from forewarn.engage.models import FrequencyCap
-from forewarn.engage.services import messages as message_service
+from forewarn.engage.services import rules as rules_service
 
 
 def test_a_server_error_after_the_change_keeps_nothing_of_it(
     api_as: Callable[..., Any], ada: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = list(FrequencyCap.objects.order_by("pk").values())
-    real = message_service.replace_caps
+    real = rules_service.replace_caps
 
     def replaced_then_unshapeable(**kwargs: Any) -> list[Any]:
         real(**kwargs)  # the caps are replaced...
         return [object()]  # ...and then the answer cannot be shaped: a 500
 
-    monkeypatch.setattr(message_service, "replace_caps", replaced_then_unshapeable)
+    monkeypatch.setattr(rules_service, "replace_caps", replaced_then_unshapeable)
     answer = api_as(ada).put("/api/v1/policy/caps", [{"topic": "marketing", "limit": 1, "window_hours": 24}])
     assert answer.status_code == 500
     assert answer.json()["error"]["code"] == "internal_error"
