@@ -35,11 +35,11 @@ from forewarn.engage.models import (
     Event,
     EventSource,
     Message,
-    MessageStatus,
     UnknownCustomer,
 )
 from forewarn.engage.services import triggers as trigger_service
 from forewarn.engage.services.planning import plan
+from forewarn.engage.services.waits import cancel_answered_waits, cancel_waiting_messages
 from forewarn.privacy.services import audit
 from forewarn.privacy.services.protect import Hidden, mask_payload, store_values
 
@@ -372,78 +372,6 @@ def act_on_events(events: list[Event], *, now: datetime) -> dict[int, int]:
         for event_id, n in plan(drafts, now=now).per_event.items():
             counts[event_id] += n
     return counts
-
-
-def _answers(message: Message, event: Event) -> bool:
-    """Whether ``event`` is what the waiting ``message`` waited for (a payment of the bill it reminds of)."""
-    trigger, question = message.trigger, message.event
-    assert trigger is not None
-    if event.type != trigger.cancel_on_event or event.customer_id != message.customer_id:
-        return False
-    if question is not None and event.occurred_at < question.occurred_at:
-        return False  # an answer cannot come before the question
-    before = question.payload if question else {}
-    return all(event.payload.get(k) == before.get(k) for k in trigger.cancel_match)
-
-
-def _cancel(waits: list[tuple[Message, Event]]) -> int:
-    for message, event in waits:
-        message.status, message.reason = MessageStatus.CANCELLED, "cancelled_by_event"
-        message.trail = [*message.trail, ["wait", "cancel", "cancelled_by_event", event.type]]
-    if waits:
-        Message.objects.bulk_update([m for m, _e in waits], ["status", "reason", "trail"])
-    return len(waits)
-
-
-def cancel_waiting_messages(events: list[Event]) -> int:
-    """Waiting messages these events answer are cancelled."""
-    by_key: dict[tuple[int, str], list[Event]] = defaultdict(list)
-    for event in events:
-        by_key[(event.customer_id, event.type)].append(event)
-    condition = Q()
-    for kind in {e.type for e in events}:
-        condition |= Q(trigger__cancel_on_event=kind, customer_id__in={c for c, t in by_key if t == kind})
-    waiting = Message.objects.filter(condition, status=MessageStatus.WAITING).select_related(
-        "trigger", "event"
-    )
-    answered = []
-    for message in waiting:
-        assert message.trigger is not None
-        found = next(
-            (
-                e
-                for e in by_key[(message.customer_id, message.trigger.cancel_on_event)]
-                if _answers(message, e)
-            ),
-            None,
-        )
-        if found is not None:
-            answered.append((message, found))
-    return _cancel(answered)
-
-
-def cancel_answered_waits(waiting: list[Message]) -> int:
-    """New waits whose answer is already stored (events can arrive out of order) end at once."""
-    wanted = {
-        (m.customer_id, m.trigger.cancel_on_event) for m in waiting if m.trigger and m.trigger.cancel_on_event
-    }
-    if not wanted:
-        return 0
-    condition = Q()
-    for kind in {k for _c, k in wanted}:
-        condition |= Q(type=kind, customer_id__in={c for c, k in wanted if k == kind})
-    stored: dict[tuple[int, str], list[Event]] = defaultdict(list)
-    for event in Event.objects.filter(condition):
-        stored[(event.customer_id, event.type)].append(event)
-    answered = []
-    for message in waiting:
-        if message.trigger is None or not message.trigger.cancel_on_event:
-            continue
-        candidates = stored[(message.customer_id, message.trigger.cancel_on_event)]
-        found = next((e for e in candidates if _answers(message, e)), None)
-        if found is not None:
-            answered.append((message, found))
-    return _cancel(answered)
 
 
 def configure_source(

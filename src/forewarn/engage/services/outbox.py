@@ -35,36 +35,15 @@ from forewarn.customers.services.reach import addresses_of
 from forewarn.engage import policy
 from forewarn.engage.models import Message, MessageStatus, Suppression
 from forewarn.engage.services.events import process_forgotten_events
-from forewarn.engage.services.planning import compose, plan, words_for
+from forewarn.engage.services.planning import compose, words_for
 from forewarn.engage.services.responses import unsubscribe_token
-from forewarn.engage.services.triggers import drafts_for_waiting
+from forewarn.engage.services.waits import release_waiting
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=15)
 BACKOFF_CAP = timedelta(hours=1)
-
-
-def release_waiting(*, now: datetime, limit: int = 500) -> int:
-    """Messages whose trigger's wait is over go through the policy now."""
-    with transaction.atomic():
-        due = list(
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=MessageStatus.WAITING, send_after__lte=now)
-            .select_related("trigger", "customer")
-            .order_by("send_after")[:limit]
-        )
-        if not due:
-            return 0
-        drafts = drafts_for_waiting(due)
-        plan(drafts, now=now)
-        orphans = [m for m in due if m.trigger is None]
-        for message in orphans:
-            message.status, message.reason = MessageStatus.CANCELLED, "trigger_deleted"
-        if orphans:
-            Message.objects.bulk_update(orphans, ["status", "reason"])
-    return len(due)
 
 
 def claim_due_messages(*, now: datetime, limit: int = 100, lease: timedelta | None = None) -> list[Message]:

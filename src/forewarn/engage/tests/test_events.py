@@ -32,8 +32,9 @@ from forewarn.engage.services.events import (
     process_forgotten_events,
     process_stored_events,
 )
-from forewarn.engage.services.outbox import dispatch_once, release_waiting
+from forewarn.engage.services.outbox import dispatch_once
 from forewarn.engage.services.triggers import TemplateIn, TriggerIn, create_trigger
+from forewarn.engage.services.waits import release_waiting
 
 
 def shipped(order: str = "A-1", phone: str = "+380671234567", **extra: Any) -> dict[str, Any]:

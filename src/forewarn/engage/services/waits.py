@@ -1,0 +1,107 @@
+"""Waits: a trigger's message that waits (a reminder if the bill is not paid in three days) is cancelled by
+the event it waits for, in whichever order they arrive, and goes through the policy when its wait is over."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from forewarn.engage.models import Event, Message, MessageStatus
+from forewarn.engage.services.planning import plan
+from forewarn.engage.services.triggers import drafts_for_waiting
+
+
+def _answers(message: Message, event: Event) -> bool:
+    """Whether ``event`` is what the waiting ``message`` waited for (a payment of the bill it reminds of)."""
+    trigger, question = message.trigger, message.event
+    assert trigger is not None
+    if event.type != trigger.cancel_on_event or event.customer_id != message.customer_id:
+        return False
+    if question is not None and event.occurred_at < question.occurred_at:
+        return False  # an answer cannot come before the question
+    before = question.payload if question else {}
+    return all(event.payload.get(k) == before.get(k) for k in trigger.cancel_match)
+
+
+def _cancel(waits: list[tuple[Message, Event]]) -> int:
+    for message, event in waits:
+        message.status, message.reason = MessageStatus.CANCELLED, "cancelled_by_event"
+        message.trail = [*message.trail, ["wait", "cancel", "cancelled_by_event", event.type]]
+    if waits:
+        Message.objects.bulk_update([m for m, _e in waits], ["status", "reason", "trail"])
+    return len(waits)
+
+
+def cancel_waiting_messages(events: list[Event]) -> int:
+    """Waiting messages these events answer are cancelled."""
+    by_key: dict[tuple[int, str], list[Event]] = defaultdict(list)
+    for event in events:
+        by_key[(event.customer_id, event.type)].append(event)
+    condition = Q()
+    for kind in {e.type for e in events}:
+        condition |= Q(trigger__cancel_on_event=kind, customer_id__in={c for c, t in by_key if t == kind})
+    waiting = Message.objects.filter(condition, status=MessageStatus.WAITING).select_related(
+        "trigger", "event"
+    )
+    answered = []
+    for message in waiting:
+        assert message.trigger is not None
+        found = next(
+            (
+                e
+                for e in by_key[(message.customer_id, message.trigger.cancel_on_event)]
+                if _answers(message, e)
+            ),
+            None,
+        )
+        if found is not None:
+            answered.append((message, found))
+    return _cancel(answered)
+
+
+def cancel_answered_waits(waiting: list[Message]) -> int:
+    """New waits whose answer is already stored (events can arrive out of order) end at once."""
+    wanted = {
+        (m.customer_id, m.trigger.cancel_on_event) for m in waiting if m.trigger and m.trigger.cancel_on_event
+    }
+    if not wanted:
+        return 0
+    condition = Q()
+    for kind in {k for _c, k in wanted}:
+        condition |= Q(type=kind, customer_id__in={c for c, k in wanted if k == kind})
+    stored: dict[tuple[int, str], list[Event]] = defaultdict(list)
+    for event in Event.objects.filter(condition):
+        stored[(event.customer_id, event.type)].append(event)
+    answered = []
+    for message in waiting:
+        if message.trigger is None or not message.trigger.cancel_on_event:
+            continue
+        candidates = stored[(message.customer_id, message.trigger.cancel_on_event)]
+        found = next((e for e in candidates if _answers(message, e)), None)
+        if found is not None:
+            answered.append((message, found))
+    return _cancel(answered)
+
+
+def release_waiting(*, now: datetime, limit: int = 500) -> int:
+    """Messages whose trigger's wait is over go through the policy now."""
+    with transaction.atomic():
+        due = list(
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=MessageStatus.WAITING, send_after__lte=now)
+            .select_related("trigger", "customer")
+            .order_by("send_after")[:limit]
+        )
+        if not due:
+            return 0
+        drafts = drafts_for_waiting(due)
+        plan(drafts, now=now)
+        orphans = [m for m in due if m.trigger is None]
+        for message in orphans:
+            message.status, message.reason = MessageStatus.CANCELLED, "trigger_deleted"
+        if orphans:
+            Message.objects.bulk_update(orphans, ["status", "reason"])
+    return len(due)
