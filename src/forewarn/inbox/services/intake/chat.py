@@ -25,12 +25,11 @@ from forewarn.customers import normalize as norm
 from forewarn.customers.models import Customer
 from forewarn.customers.services.identify import INTAKE, customer_for
 from forewarn.customers.services.profiles import ProfileIn, create_customer
-from forewarn.engage.services import intake
 from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import ChatSession, Entry, EntryKind, TicketStatus
 from forewarn.inbox.services.intake import limits
 from forewarn.inbox.services.intake.email import keep_attachment
-from forewarn.inbox.services.intake.inbound import open_ticket, record_inbound
+from forewarn.inbox.services.intake.inbound import checked_text, open_ticket, record_inbound, taken_in_entry
 
 MAX_TEXT = 4000
 
@@ -64,14 +63,8 @@ def write(session: ChatSession, text: str, *, ip: str = "") -> Entry:
     ``LIMITS["chat"]`` a minute per session, ``LIMITS["ip"]`` per address)."""
     limits.check("ip", ip)
     limits.check("chat", session.token)
-    text = (text or "").strip()
-    if not text:
-        raise ValidationFailed.single("text", "required", _("Write a message first."))
-    if len(text) > MAX_TEXT:
-        raise ValidationFailed.single(
-            "text", "too_long", _("A message can be at most %(n)s characters.") % {"n": MAX_TEXT}
-        )
-    filed = intake.take_in(
+    text = checked_text(text, MAX_TEXT)
+    return taken_in_entry(
         Inbound(
             channel=Channel.WEBCHAT,
             provider="webchat",
@@ -79,10 +72,7 @@ def write(session: ChatSession, text: str, *, ip: str = "") -> Entry:
             text=text,
             details={"chat_session": session.pk},
         )
-    ).filed
-    assert filed is not None  # the chat's own filer (file_chat_line) takes every line
-    assert filed.entry_id is not None
-    return Entry.objects.get(pk=filed.entry_id)
+    )
 
 
 def file_chat_line(customer: Customer, inbound: Inbound) -> Filed:

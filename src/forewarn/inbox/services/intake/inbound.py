@@ -6,8 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from forewarn.channels.inbound import Inbound
+from forewarn.core.errors import ValidationFailed
 from forewarn.customers.models import Customer
+from forewarn.engage.services import intake
 from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
 from forewarn.inbox.services import assignment, sla
 from forewarn.privacy.services.protect import mask_text, store_values
@@ -78,3 +82,25 @@ def record_inbound(
         )
         store_values([("inbox.entry", entry.pk, ticket.customer_id, hidden + hidden_html)])
     return entry
+
+
+def checked_text(text: str, limit: int) -> str:
+    """What someone typed in a public form (the chat, the portal), trimmed; refused when empty or longer
+    than ``limit``."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed.single("text", "required", _("Write a message first."))
+    if len(text) > limit:
+        raise ValidationFailed.single(
+            "text", "too_long", _("A message can be at most %(n)s characters.") % {"n": limit}
+        )
+    return text
+
+
+def taken_in_entry(inbound: Inbound) -> Entry:
+    """Take one message in by the one way in (``engage.services.intake``) and give the entry it was filed
+    as, for a channel whose own filer takes every message it sends."""
+    filed = intake.take_in(inbound).filed
+    assert filed is not None
+    assert filed.entry_id is not None
+    return Entry.objects.get(pk=filed.entry_id)

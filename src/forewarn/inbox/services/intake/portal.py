@@ -15,14 +15,13 @@ from django.utils.translation import gettext as _
 
 from forewarn.channels.inbound import Inbound
 from forewarn.core import clock
-from forewarn.core.errors import NotFound, ValidationFailed
+from forewarn.core.errors import NotFound
 from forewarn.customers.models import Customer
 from forewarn.customers.services.merging import surviving
-from forewarn.engage.services import intake
 from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import Entry, EntryKind, Ticket
 from forewarn.inbox.services.intake import limits
-from forewarn.inbox.services.intake.inbound import record_inbound
+from forewarn.inbox.services.intake.inbound import checked_text, record_inbound, taken_in_entry
 
 SALT = "forewarn.portal"
 PROVIDER = "portal"
@@ -68,14 +67,8 @@ def conversation(ticket: Ticket) -> QuerySet[Entry]:
 def write(customer: Customer, ticket: Ticket, text: str, *, ip: str = "") -> Entry:
     limits.check("ip", ip)
     limits.check("portal", str(customer.pk))
-    text = (text or "").strip()
-    if not text:
-        raise ValidationFailed.single("text", "required", _("Write a message first."))
-    if len(text) > MAX_TEXT:
-        raise ValidationFailed.single(
-            "text", "too_long", _("A message can be at most %(n)s characters.") % {"n": MAX_TEXT}
-        )
-    filed = intake.take_in(
+    text = checked_text(text, MAX_TEXT)
+    return taken_in_entry(
         Inbound(
             channel=ticket.channel,
             provider=PROVIDER,
@@ -84,10 +77,7 @@ def write(customer: Customer, ticket: Ticket, text: str, *, ip: str = "") -> Ent
             address=PROVIDER,
             details={"ticket_id": ticket.pk},
         )
-    ).filed
-    assert filed is not None  # the portal's own filer (file_portal_answer) takes every answer
-    assert filed.entry_id is not None
-    return Entry.objects.get(pk=filed.entry_id)
+    )
 
 
 def file_portal_answer(customer: Customer, inbound: Inbound) -> Filed:
