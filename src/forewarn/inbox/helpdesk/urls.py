@@ -1,25 +1,23 @@
 from django.urls import path
 
 from forewarn.inbox.helpdesk import views
+from forewarn.inbox.helpdesk.resources import CALENDARS, CANNED_REPLIES, POLICIES, ROUTING_RULES, SETTINGS
 
 app_name = "inbox_settings"
 
-urlpatterns = [
-    path("", views.home, name="home"),
-    path("sla-policies/", views.policy_list, name="policies"),
-    path("sla-policies/new/", views.policy_edit, name="new-policy"),
-    path("sla-policies/<int:policy_id>/", views.policy_edit, name="policy"),
-    path("sla-policies/<int:policy_id>/delete/", views.policy_delete, name="delete-policy"),
-    path("calendars/", views.calendar_list, name="calendars"),
-    path("calendars/new/", views.calendar_edit, name="new-calendar"),
-    path("calendars/<int:calendar_id>/", views.calendar_edit, name="calendar"),
-    path("calendars/<int:calendar_id>/delete/", views.calendar_delete, name="delete-calendar"),
-    path("routing-rules/", views.rule_list, name="rules"),
-    path("routing-rules/new/", views.rule_edit, name="new-rule"),
-    path("routing-rules/<int:rule_id>/", views.rule_edit, name="rule"),
-    path("routing-rules/<int:rule_id>/delete/", views.rule_delete, name="delete-rule"),
-    path("canned-replies/", views.canned_list, name="canned-replies"),
-    path("canned-replies/new/", views.canned_edit, name="new-canned-reply"),
-    path("canned-replies/<int:canned_id>/", views.canned_edit, name="canned-reply"),
-    path("canned-replies/<int:canned_id>/delete/", views.canned_delete, name="delete-canned-reply"),
-]
+LISTS = {
+    POLICIES.key: views.policy_list,
+    CALENDARS.key: views.calendar_list,
+    ROUTING_RULES.key: views.rule_list,
+    CANNED_REPLIES.key: views.canned_list,
+}
+
+urlpatterns = [path("", views.home, name="home")]
+for setting in SETTINGS:
+    edit, delete = views.edit_view(setting), views.delete_view(setting)
+    urlpatterns += [
+        path(f"{setting.key}/", LISTS[setting.key], name=setting.url_many),
+        path(f"{setting.key}/new/", edit, name=f"new-{setting.url_one}"),
+        path(f"{setting.key}/<int:pk>/", edit, name=setting.url_one),
+        path(f"{setting.key}/<int:pk>/delete/", delete, name=f"delete-{setting.url_one}"),
+    ]

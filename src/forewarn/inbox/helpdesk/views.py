@@ -4,9 +4,9 @@ is never posted twice by a reload) or show the form again with each error beside
 
 from __future__ import annotations
 
-import re
 import zoneinfo
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 from typing import Any
 
 from django.contrib import messages as flash
@@ -17,28 +17,23 @@ from django.urls import reverse
 from django.utils.dates import WEEKDAYS as DAY_NAMES
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from forewarn.accounts.actors import Actor, actor_for
 from forewarn.accounts.roles import Perm
 from forewarn.accounts.services import list_teams_for
-from forewarn.core.errors import Conflict, FieldError, ValidationFailed
+from forewarn.core.errors import Conflict, ValidationFailed
 from forewarn.core.vocab import Channel, Language, label_of
 from forewarn.core.web import staff_view
 from forewarn.customers.services import profiles
+from forewarn.inbox.helpdesk import resources
+from forewarn.inbox.helpdesk.resources import Setting
 from forewarn.inbox.hours import WEEKDAYS
 from forewarn.inbox.models import Priority, SlaPolicy
 from forewarn.inbox.services import setup
 from forewarn.inbox.services.canned import VARIABLES as CANNED_VARIABLES
 
 PAGE_SIZE = 50
-TABS = [
-    ("policies", gettext_lazy("SLA policies"), "inbox_settings:policies"),
-    ("calendars", gettext_lazy("Business calendars"), "inbox_settings:calendars"),
-    ("rules", gettext_lazy("Routing rules"), "inbox_settings:rules"),
-    ("canned", gettext_lazy("Canned replies"), "inbox_settings:canned-replies"),
-]
 
 
 def _manager(request: HttpRequest) -> Actor:
@@ -47,10 +42,15 @@ def _manager(request: HttpRequest) -> Actor:
     return actor
 
 
-def _tabs(current: str) -> list[dict[str, Any]]:
+def _tabs(current: Setting[Any, Any]) -> list[dict[str, Any]]:
     return [
-        {"key": key, "label": label, "url": reverse(name), "active": key == current}
-        for key, label, name in TABS
+        {
+            "key": setting.key,
+            "label": setting.label,
+            "url": reverse(f"inbox_settings:{setting.url_many}"),
+            "active": setting is current,
+        }
+        for setting in resources.SETTINGS
     ]
 
 
@@ -63,20 +63,6 @@ def _field_errors(exc: ValidationFailed) -> dict[str, str]:
         key = ".".join(parts[:2]) if parts[0] == "hours" else parts[0]
         out.setdefault(key, error.message)
     return out
-
-
-def _number(post: QueryDict, name: str, errors: list[FieldError]) -> int:
-    raw = post.get(name, "").strip()
-    try:
-        return int(raw)
-    except ValueError:
-        errors.append(FieldError(name, "not_a_number", _("Must be a whole number.")))
-        return 0
-
-
-def _optional_id(post: QueryDict, name: str, errors: list[FieldError]) -> int | None:
-    """A chosen row's id, or None when none was chosen; anything else is an error, not "any"."""
-    return _number(post, name, errors) if post.get(name, "").strip() else None
 
 
 def _form_of(data: object) -> dict[str, Any]:
@@ -135,22 +121,8 @@ def calendar_list(request: HttpRequest) -> HttpResponse:
         }
         for calendar in setup.list_calendars(actor)
     ]
-    return render(request, "inbox/settings/calendars.html", {"rows": rows, "tabs": _tabs("calendars")})
-
-
-def _calendar_from_post(post: QueryDict) -> setup.CalendarIn:
-    hours = {
-        day: [span for span in post.get(f"hours-{day}", "").split(",") if span.strip()]
-        for day in WEEKDAYS
-        if post.get(f"hours-{day}", "").strip()
-    }
-    return setup.CalendarIn(
-        name=post.get("name", ""),
-        time_zone=post.get("time_zone", ""),
-        country=post.get("country", ""),
-        subdivision=post.get("subdivision", ""),
-        hours=hours,
-        closed_dates=[d for d in re.split(r"[\s,;]+", post.get("closed_dates", "")) if d],
+    return render(
+        request, "inbox/settings/calendars.html", {"rows": rows, "tabs": _tabs(resources.CALENDARS)}
     )
 
 
@@ -171,51 +143,6 @@ def _calendar_form(data: setup.CalendarIn, errors: dict[str, str]) -> dict[str, 
         ],
         "closed_dates": "\n".join(data.closed_dates),
     }
-
-
-@staff_view
-def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpResponse:
-    actor = _manager(request)
-    calendar = setup.get_calendar_for(actor, calendar_id) if calendar_id is not None else None
-    data = (
-        setup.calendar_input_of(calendar)
-        if calendar
-        else setup.CalendarIn(name="", hours={day: ["09:00-18:00"] for day in WEEKDAYS[:5]})
-    )
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        data = _calendar_from_post(request.POST)
-        try:
-            if calendar is None:
-                setup.create_calendar(actor=actor, data=data)
-            else:
-                setup.update_calendar(actor=actor, calendar=calendar, data=data)
-        except ValidationFailed as exc:
-            errors = _field_errors(exc)
-        else:
-            flash.success(request, _("Calendar saved."))
-            return redirect("inbox_settings:calendars")
-    context = {
-        "calendar": calendar,
-        "form": _calendar_form(data, errors),
-        "errors": errors,
-        "time_zones": _time_zones(),
-    }
-    return render(request, "inbox/settings/calendar.html", context, status=422 if errors else 200)
-
-
-@staff_view
-@require_POST
-def calendar_delete(request: HttpRequest, calendar_id: int) -> HttpResponse:
-    actor = _manager(request)
-    calendar = setup.get_calendar_for(actor, calendar_id)
-    try:
-        setup.delete_calendar(actor=actor, calendar=calendar)
-    except Conflict as exc:
-        flash.error(request, exc.message)
-        return redirect("inbox_settings:calendar", calendar_id=calendar.pk)
-    flash.success(request, _("Calendar deleted."))
-    return redirect("inbox_settings:calendars")
 
 
 # --- SLA policies --------------------------------------------------------------------------------------
@@ -245,85 +172,7 @@ def policy_list(request: HttpRequest) -> HttpResponse:
         }
         for policy in setup.list_policies(actor)
     ]
-    return render(request, "inbox/settings/policies.html", {"rows": rows, "tabs": _tabs("policies")})
-
-
-def _policy_from_post(post: QueryDict) -> setup.PolicyIn:
-    errors: list[FieldError] = []
-    data = setup.PolicyIn(
-        name=post.get("name", ""),
-        rank=_number(post, "rank", errors),
-        priority=post.get("priority", ""),
-        channel=post.get("channel", ""),
-        segment_id=_optional_id(post, "segment_id", errors),
-        calendar_id=_optional_id(post, "calendar_id", errors),
-        first_response_minutes=_number(post, "first_response_minutes", errors),
-        resolution_minutes=_number(post, "resolution_minutes", errors),
-        warn_before_minutes=_number(post, "warn_before_minutes", errors),
-        head_office_after_days=_number(post, "head_office_after_days", errors),
-        active=post.get("active") == "on",
-    )
-    if errors:
-        raise ValidationFailed(errors)
-    return data
-
-
-@staff_view
-def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpResponse:
-    actor = _manager(request)
-    policy = setup.get_policy_for(actor, policy_id) if policy_id is not None else None
-    data = (
-        setup.policy_input_of(policy)
-        if policy
-        else setup.PolicyIn(name="", first_response_minutes=240, resolution_minutes=1440)
-    )
-    form = _form_of(data)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        form = _posted(request.POST, data)
-        try:
-            before, data = data, _policy_from_post(request.POST)
-            if policy is None:
-                setup.create_policy(actor=actor, data=data)
-            else:
-                setup.update_policy(actor=actor, policy=policy, data=data)
-        except ValidationFailed as exc:
-            errors = _field_errors(exc)
-        else:
-            message = _("SLA policy saved.")
-            moved = any(getattr(before, name) != getattr(data, name) for name in setup.POLICY_CLOCK_FIELDS)
-            if data.active if policy is None else moved:
-                message = _(
-                    "SLA policy saved; the clocks of the open tickets it governs or matches are being "
-                    "recomputed."
-                )
-            flash.success(request, message)
-            return redirect("inbox_settings:policies")
-    context = {
-        "policy": policy,
-        "form": form,
-        "errors": errors,
-        "priorities": Priority.choices,
-        "channels": Channel.choices,
-        "segments": profiles.list_segments_for(actor),
-        "calendars": setup.list_calendars(actor),
-    }
-    return render(request, "inbox/settings/policy.html", context, status=422 if errors else 200)
-
-
-@staff_view
-@require_POST
-def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
-    actor = _manager(request)
-    policy = setup.get_policy_for(actor, policy_id)
-    if setup.delete_policy(actor=actor, policy=policy):
-        flash.success(request, _("SLA policy deleted."))
-    else:
-        flash.success(
-            request,
-            _("Tickets refer to this policy, so it was deactivated; its open tickets move to another."),
-        )
-    return redirect("inbox_settings:policies")
+    return render(request, "inbox/settings/policies.html", {"rows": rows, "tabs": _tabs(resources.POLICIES)})
 
 
 # --- routing rules -------------------------------------------------------------------------------------
@@ -347,62 +196,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         }
         for rule in setup.list_routing_rules(actor)
     ]
-    return render(request, "inbox/settings/rules.html", {"rows": rows, "tabs": _tabs("rules")})
-
-
-def _rule_from_post(post: QueryDict) -> setup.RoutingRuleIn:
-    errors: list[FieldError] = []
-    data = setup.RoutingRuleIn(
-        team_id=_optional_id(post, "team_id", errors),
-        rank=_number(post, "rank", errors),
-        channel=post.get("channel", ""),
-        language=post.get("language", ""),
-        tag=post.get("tag", ""),
-        skill=post.get("skill", ""),
+    return render(
+        request, "inbox/settings/rules.html", {"rows": rows, "tabs": _tabs(resources.ROUTING_RULES)}
     )
-    if errors:
-        raise ValidationFailed(errors)
-    return data
-
-
-@staff_view
-def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
-    actor = _manager(request)
-    rule = setup.get_routing_rule_for(actor, rule_id) if rule_id is not None else None
-    data = setup.routing_rule_input_of(rule) if rule else setup.RoutingRuleIn(team_id=None)
-    form = _form_of(data)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        form = _posted(request.POST, data)
-        try:
-            data = _rule_from_post(request.POST)
-            if rule is None:
-                setup.create_routing_rule(actor=actor, data=data)
-            else:
-                setup.update_routing_rule(actor=actor, rule=rule, data=data)
-        except ValidationFailed as exc:
-            errors = _field_errors(exc)
-        else:
-            flash.success(request, _("Routing rule saved; it routes tickets that arrive from now on."))
-            return redirect("inbox_settings:rules")
-    context = {
-        "rule": rule,
-        "form": form,
-        "errors": errors,
-        "channels": Channel.choices,
-        "languages": Language.choices,
-        "teams": list_teams_for(actor),
-    }
-    return render(request, "inbox/settings/rule.html", context, status=422 if errors else 200)
-
-
-@staff_view
-@require_POST
-def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    actor = _manager(request)
-    setup.delete_routing_rule(actor=actor, rule=setup.get_routing_rule_for(actor, rule_id))
-    flash.success(request, _("Routing rule deleted."))
-    return redirect("inbox_settings:rules")
 
 
 # --- canned replies ------------------------------------------------------------------------------------
@@ -418,53 +214,84 @@ def canned_list(request: HttpRequest) -> HttpResponse:
         "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
         "language": language,
         "languages": Language.choices,
-        "tabs": _tabs("canned"),
+        "tabs": _tabs(resources.CANNED_REPLIES),
     }
     return render(request, "inbox/settings/canned_list.html", context)
 
 
-@staff_view
-def canned_edit(request: HttpRequest, canned_id: int | None = None) -> HttpResponse:
+# --- every setting's edit and delete pages, from its declaration -----------------------------------------
+
+
+def _choices(actor: Actor, setting: Setting[Any, Any]) -> dict[str, Any]:
+    """What a setting's form offers to choose from."""
+    if setting is resources.CALENDARS:
+        return {"time_zones": _time_zones()}
+    if setting is resources.POLICIES:
+        return {
+            "priorities": Priority.choices,
+            "channels": Channel.choices,
+            "segments": profiles.list_segments_for(actor),
+            "calendars": setup.list_calendars(actor),
+        }
+    if setting is resources.ROUTING_RULES:
+        return {"channels": Channel.choices, "languages": Language.choices, "teams": list_teams_for(actor)}
+    return {"languages": Language.choices, "variables": CANNED_VARIABLES}
+
+
+def _shown(setting: Setting[Any, Any], data: Any, post: QueryDict | None, errors: dict[str, str]) -> Any:
+    """The form's values: the week of a calendar day by day; other fields as saved, or as typed."""
+    if setting is resources.CALENDARS:
+        return _calendar_form(data, errors)
+    if post is not None:
+        return _posted(post, data)
+    return _form_of(data)
+
+
+def setting_edit(request: HttpRequest, setting: Setting[Any, Any], pk: int | None = None) -> HttpResponse:
     actor = _manager(request)
-    canned = setup.get_canned_reply_for(actor, canned_id) if canned_id is not None else None
-    data = (
-        setup.canned_reply_input_of(canned)
-        if canned
-        else setup.CannedReplyIn(title="", shortcut="", language=Language.UKRAINIAN, body="")
-    )
+    row = setting.get(actor, pk) if pk is not None else None
+    before = setting.input_of(row) if row is not None else None
+    data = before if before is not None else setting.blank()
     errors: dict[str, str] = {}
-    if request.method == "POST":
-        post = request.POST
-        data = setup.CannedReplyIn(
-            title=post.get("title", ""),
-            shortcut=post.get("shortcut", ""),
-            language=post.get("language", ""),
-            body=post.get("body", ""),
-        )
+    post = request.POST if request.method == "POST" else None
+    if post is not None:
         try:
-            if canned is None:
-                setup.create_canned_reply(actor=actor, data=data)
+            data = setting.from_form(post)
+            if row is None:
+                setting.create(actor, data)
             else:
-                setup.update_canned_reply(actor=actor, canned=canned, data=data)
+                setting.update(actor, row, data)
         except ValidationFailed as exc:
             errors = _field_errors(exc)
         else:
-            flash.success(request, _("Canned reply saved."))
-            return redirect("inbox_settings:canned-replies")
+            flash.success(request, setting.saved(before, data))
+            return redirect(f"inbox_settings:{setting.url_many}")
     context = {
-        "canned": canned,
-        "form": data,
+        setting.page: row,
+        "form": _shown(setting, data, post, errors),
         "errors": errors,
-        "languages": Language.choices,
-        "variables": CANNED_VARIABLES,
+        **_choices(actor, setting),
     }
-    return render(request, "inbox/settings/canned.html", context, status=422 if errors else 200)
+    return render(request, f"inbox/settings/{setting.page}.html", context, status=422 if errors else 200)
 
 
-@staff_view
 @require_POST
-def canned_delete(request: HttpRequest, canned_id: int) -> HttpResponse:
+def setting_delete(request: HttpRequest, setting: Setting[Any, Any], pk: int) -> HttpResponse:
     actor = _manager(request)
-    setup.delete_canned_reply(actor=actor, canned=setup.get_canned_reply_for(actor, canned_id))
-    flash.success(request, _("Canned reply deleted."))
-    return redirect("inbox_settings:canned-replies")
+    row = setting.get(actor, pk)
+    try:
+        deleted = setting.delete(actor, row)
+    except Conflict as exc:
+        flash.error(request, exc.message)
+        return redirect(f"inbox_settings:{setting.url_one}", pk)
+    flash.success(request, setting.deleted if deleted else setting.deactivated)
+    return redirect(f"inbox_settings:{setting.url_many}")
+
+
+def edit_view(setting: Setting[Any, Any]) -> Callable[..., HttpResponse]:
+    """The page that creates one (no id) or changes one, as a view of its own for the URLs."""
+    return staff_view(partial(setting_edit, setting=setting))
+
+
+def delete_view(setting: Setting[Any, Any]) -> Callable[..., HttpResponse]:
+    return staff_view(partial(setting_delete, setting=setting))
