@@ -459,11 +459,20 @@ def free_port() -> int:
 class Server:
     """``forewarn serve --no-worker`` in its own process group, so that stopping it stops its children."""
 
-    def __init__(self, env: dict[str, str], work: Path, extra: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        work: Path,
+        extra: list[str] | None = None,
+        *,
+        python: Path = PYTHON,
+        name: str = "serve",
+    ) -> None:
+        """``python``: another checkout's interpreter serves that checkout's code (an A/B run)."""
         self.port = free_port()
-        self.log_path = work / "serve.log"
+        self.log_path = work / f"{name}.log"
         self.log = self.log_path.open("wb")
-        command = [str(PYTHON), "-m", "forewarn.cli", "serve", "--no-worker", "--host", HOST]
+        command = [str(python), "-m", "forewarn.cli", "serve", "--no-worker", "--host", HOST]
         command += ["--port", str(self.port), *(extra or [])]
         self.process = subprocess.Popen(  # noqa: S603 - our own command
             command, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True

@@ -22,7 +22,8 @@ one after another on one keep-alive connection, the kinds interleaved round by r
 neighbour hurts them alike:
 
 - list: ``/inbox/?view=mine&status=<open|new|pending>&page=<1..3>``;
-- open: ``/inbox/<id>/``, half of them the agent's own tickets, half any ticket;
+- open: ``/inbox/<id>/``, half of them the agent's own tickets, half any ticket it may see (its teams',
+  those no team holds);
 - search: ``/inbox/?q=<words>`` (view all, or mine), words frequent, common, rare, prefixes, two words,
   and a word nobody wrote, in Cyrillic and Latin;
 - baseline: ``/health`` (one ``SELECT 1``): the server's floor on this machine now.
@@ -39,6 +40,11 @@ or more, or Z 300 ms or more (or any request failed).
     python bench/inbox.py                                   # a million tickets, five million entries
     FOREWARN_DATABASE_URL=postgres://postgres@127.0.0.1:5432/forewarn python bench/inbox.py --keep
     python bench/inbox.py --reuse --requests 60                # again on the kept database, no loading
+    python bench/inbox.py --reuse --against ../before          # before and after in one run
+
+``--against CHECKOUT`` serves another checkout of the code (its own ``.venv``, the same migrations) on the
+same database beside this one; every request goes to both, one right after the other, so the two meet the
+same moment of a noisy machine. The figures of each follow, and ``this over against`` divides them.
 """
 
 from __future__ import annotations
@@ -574,6 +580,24 @@ class Loaded:
     bench_statuses: Counter[str]
     password: str
     seconds: float
+    # The tickets bench-agent may open: its teams', those no team holds, its own (``tickets_visible_to``).
+    visible: list[int] = field(default_factory=list)
+
+
+def visible_to_bench() -> list[int]:
+    """The ids of the tickets ``bench-agent`` may see, as the inbox decides it for an agent."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT t.id FROM inbox_ticket t, accounts_user u
+            WHERE u.username = %s AND (t.team_id IS NULL OR t.assignee_id = u.id
+                OR t.team_id IN (SELECT team_id FROM accounts_user_teams WHERE user_id = u.id))
+            """,
+            [BENCH_USER],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def load(url: str, tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabulary]]:
@@ -627,7 +651,7 @@ def load(url: str, tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabular
     statuses = Counter(plans[tid - 1].status for tid in bench)
     seconds = time.perf_counter() - started
     print(f"database size: {size[0] if size else '?'}", flush=True)
-    loaded = Loaded(tickets, customers, bench, statuses, staff.password, seconds)
+    loaded = Loaded(tickets, customers, bench, statuses, staff.password, seconds, visible_to_bench())
     return loaded, vocabularies
 
 
@@ -647,9 +671,8 @@ def reuse(tickets: int, seed: int) -> tuple[Loaded, dict[str, Vocabulary]]:
     mine = list(Ticket.objects.filter(assignee=bench).values_list("pk", "status"))
     statuses = Counter(status for _pk, status in mine)
     customers = max(100, tickets // 10)
-    return Loaded(tickets, customers, [pk for pk, _s in mine], statuses, password, 0.0), build_vocabularies(
-        seed
-    )
+    loaded = Loaded(tickets, customers, [pk for pk, _s in mine], statuses, password, 0.0, visible_to_bench())
+    return loaded, build_vocabularies(seed)
 
 
 # -- the server ---------------------------------------------------------------------------------------
@@ -696,7 +719,7 @@ class Workload:
         if kind == "open":
             if rng.random() < 0.5 and self.loaded.bench_tickets:
                 return f"/inbox/{rng.choice(self.loaded.bench_tickets)}/", "mine"
-            return f"/inbox/{rng.randint(1, self.loaded.tickets)}/", "any"
+            return f"/inbox/{rng.choice(self.loaded.visible)}/", "any"
         cls = rng.choice(SEARCH_CLASSES)
         language = pick(rng, (("uk", 50), ("ru", 25), ("en", 25)))
         q = self.vocabularies[language].by_class(rng, cls)
@@ -718,35 +741,48 @@ def p95(values: list[float]) -> float:
 
 
 def measure(
-    server: Server, loaded: Loaded, workload: Workload, rounds: int, warmup: int
-) -> dict[str, list[Sample]]:
+    servers: dict[str, Server], loaded: Loaded, workload: Workload, rounds: int, warmup: int
+) -> dict[str, dict[str, list[Sample]]]:
+    """The samples of each server, by kind. With two servers (``--against``) every URL goes to both,
+    one right after the other, in an order drawn anew each time, so that they meet the same moment."""
     import httpx
 
-    samples: dict[str, list[Sample]] = defaultdict(list)
+    samples: dict[str, dict[str, list[Sample]]] = {name: defaultdict(list) for name in servers}
     failures: Counter[str] = Counter()
-    with httpx.Client(base_url=server.url, timeout=120, follow_redirects=False) as client:
-        sign_in(client, loaded.password)
+    clients = {
+        name: httpx.Client(base_url=server.url, timeout=120, follow_redirects=False)
+        for name, server in servers.items()
+    }
+    try:
+        for client in clients.values():
+            sign_in(client, loaded.password)
         started = time.perf_counter()
         for n in range(warmup + rounds):
             kinds = list(KINDS)
             workload.rng.shuffle(kinds)
             for kind in kinds:
                 url, label = workload.next(kind)
-                began = time.perf_counter()
-                answer = client.get(url)
-                ms = (time.perf_counter() - began) * 1000
-                if answer.status_code != 200:
-                    failures[f"{kind} {answer.status_code}"] += 1
-                    continue
-                if n >= warmup:
-                    samples[kind].append(Sample(ms, url, label))
+                order = list(clients)
+                workload.rng.shuffle(order)
+                for name in order:
+                    began = time.perf_counter()
+                    answer = clients[name].get(url)
+                    ms = (time.perf_counter() - began) * 1000
+                    if answer.status_code != 200:
+                        failures[f"{name} {kind} {answer.status_code}"] += 1
+                    elif n >= warmup:
+                        samples[name][kind].append(Sample(ms, url, label))
             if (n + 1) % 50 == 0:
                 print(
                     f"  {n + 1}/{warmup + rounds} rounds, {time.perf_counter() - started:.0f} s", flush=True
                 )
+    finally:
+        for client in clients.values():
+            client.close()
     if failures:
         print(f"PROBLEM: requests that failed: {dict(failures)}", flush=True)
-        samples["failed"] = [Sample(0, k, k) for k in failures.elements()]
+        for name in servers:
+            samples[name]["failed"] = [Sample(0, k, k) for k in failures.elements()]
     return samples
 
 
@@ -820,37 +856,56 @@ def run(args: argparse.Namespace, url: str, work: Path) -> int:
     )
     env = dict(os.environ)
     env.update(FOREWARN_LOG_LEVEL="WARNING", FOREWARN_DEBUG="false")
-    server = Server(env, work)
+    servers = {"this": Server(env, work)}
+    if args.against:
+        # The other checkout's code on the same database (the schema must be the same: same migrations).
+        servers["against"] = Server(
+            env, work, python=args.against / ".venv" / "bin" / "python", name="against"
+        )
     try:
-        server.wait_healthy(args.startup_timeout)
+        for server in servers.values():
+            server.wait_healthy(args.startup_timeout)
         samples = measure(
-            server, loaded, Workload(loaded, vocabularies, args.seed + 3), args.requests, args.warmup
+            servers, loaded, Workload(loaded, vocabularies, args.seed + 3), args.requests, args.warmup
         )
     finally:
-        server.stop()
-    if server.tracebacks():
-        print(f"PROBLEM: the server logged {server.tracebacks()} tracebacks:\n{server.tail()}", flush=True)
-    report(samples)
+        for server in servers.values():
+            server.stop()
+    for name, server in servers.items():
+        if server.tracebacks():
+            print(f"PROBLEM: {name} logged {server.tracebacks()} tracebacks:\n{server.tail()}", flush=True)
+    figures: dict[str, dict[str, float]] = {}
+    for name in servers:
+        if args.against:
+            print(f"-- {name}: {args.against if name == 'against' else ROOT}", flush=True)
+        report(samples[name])
+        figures[name] = {kind: p95([s.ms for s in samples[name][kind]]) for kind in KINDS}
     if args.explain_ms >= 0:
-        explain_slowest(samples, args.explain_ms)
-    figures = {kind: p95([s.ms for s in samples[kind]]) for kind in KINDS}
-    base = figures["baseline"]
-    print(
-        f"inbox: tickets={args.tickets} list_p95_ms={figures['list']:.1f} open_p95_ms={figures['open']:.1f} "
-        f"search_p95_ms={figures['search']:.1f} baseline_p95_ms={base:.1f}",
-        flush=True,
-    )
-    print(
-        f"inbox: over baseline list={figures['list'] / base:.1f}x open={figures['open'] / base:.1f}x "
-        f"search={figures['search'] / base:.1f}x",
-        flush=True,
-    )
-    met = (
-        figures["list"] < LIST_GOAL_MS
-        and figures["open"] < OPEN_GOAL_MS
-        and figures["search"] < SEARCH_GOAL_MS
-    )
-    return 0 if met and not samples.get("failed") and not server.tracebacks() else 1
+        explain_slowest(samples["this"], args.explain_ms)
+    for name, f in figures.items():
+        who = "" if name == "this" else "against "
+        base = f["baseline"]
+        print(
+            f"inbox: {who}tickets={args.tickets} list_p95_ms={f['list']:.1f} open_p95_ms={f['open']:.1f} "
+            f"search_p95_ms={f['search']:.1f} baseline_p95_ms={base:.1f}",
+            flush=True,
+        )
+        print(
+            f"inbox: {who}over baseline list={f['list'] / base:.1f}x open={f['open'] / base:.1f}x "
+            f"search={f['search'] / base:.1f}x",
+            flush=True,
+        )
+    if args.against:
+        this, other = figures["this"], figures["against"]
+        print(
+            "inbox: this over against (p95) "
+            + " ".join(f"{kind}={this[kind] / other[kind]:.2f}x" for kind in KINDS),
+            flush=True,
+        )
+    mine = figures["this"]
+    met = mine["list"] < LIST_GOAL_MS and mine["open"] < OPEN_GOAL_MS and mine["search"] < SEARCH_GOAL_MS
+    failed = samples["this"].get("failed") or any(s.tracebacks() for s in servers.values())
+    return 0 if met and not failed else 1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -872,6 +927,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--explain-ms", type=float, default=50.0, help="plans of replayed statements this slow (-1: none)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and database")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also serve another checkout (with its own .venv, the same migrations) on the same database "
+        "and send it every request too: before and after in one run",
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="measure the database an earlier --keep run left (kept again)"
     )

@@ -90,3 +90,20 @@ def test_another_teams_file_is_not_found(olena: User, teams: dict[str, Ticket]) 
     client = Client()
     client.force_login(olena)
     assert client.get(f"/inbox/attachments/{kept.pk}/").status_code == 404
+
+
+def test_the_status_counts_count_only_what_one_may_see_and_stop_at_the_cap(
+    olena: User, taras: User, teams: dict[str, Ticket], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forewarn.accounts.actors import Actor
+    from forewarn.inbox.services import tickets
+
+    Ticket.objects.filter(pk=teams["unrouted"].pk).update(status="pending")
+    seen = tickets.status_counts(tickets.list_tickets(Actor.of(olena), view="all"))
+    assert seen == dict.fromkeys(seen, 0) | {"new": 1, "pending": 1}
+    everything = tickets.status_counts(tickets.list_tickets(Actor.of(taras), view="all"))
+    assert (everything["new"], everything["pending"], sum(everything.values())) == (2, 1, 3)
+    monkeypatch.setattr(tickets, "COUNT_CAP", 1)
+    Ticket.objects.filter(pk=teams["unrouted"].pk).update(status="new")
+    capped = tickets.status_counts(tickets.list_tickets(Actor.of(taras), view="all"))
+    assert capped["new"] == 2  # three new, counted to COUNT_CAP + 1: shown as "1+"
