@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -130,7 +131,10 @@ def status_counts(rows: QuerySet[Ticket]) -> dict[str, int]:
     codes = list(TicketStatus.values)
     placeholder = "\x00status"
     capped = rows.order_by().filter(status=placeholder).values("pk")[: COUNT_CAP + 1]
-    sql, params = capped.query.sql_with_params()
+    try:
+        sql, params = capped.query.sql_with_params()
+    except EmptyResultSet:  # the view holds nothing by its very conditions (a search that found nothing)
+        return dict.fromkeys(codes, 0)
     spot = params.index(placeholder)
     counted = (f"(SELECT COUNT(*) FROM ({sql}) AS s{i})" for i in range(len(codes)))  # noqa: S608 - Django's own SQL; values are parameters
     statement = "SELECT " + ", ".join(counted)

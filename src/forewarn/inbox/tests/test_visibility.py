@@ -103,6 +103,8 @@ def test_the_status_counts_count_only_what_one_may_see_and_stop_at_the_cap(
     assert seen == dict.fromkeys(seen, 0) | {"new": 1, "pending": 1}
     everything = tickets.status_counts(tickets.list_tickets(Actor.of(taras), view="all"))
     assert (everything["new"], everything["pending"], sum(everything.values())) == (2, 1, 3)
+    nothing = tickets.list_tickets(Actor.of(taras), view="all", q="словонікогоненаписав")
+    assert tickets.status_counts(nothing) == dict.fromkeys(seen, 0)
     monkeypatch.setattr(tickets, "COUNT_CAP", 1)
     Ticket.objects.filter(pk=teams["unrouted"].pk).update(status="new")
     capped = tickets.status_counts(tickets.list_tickets(Actor.of(taras), view="all"))

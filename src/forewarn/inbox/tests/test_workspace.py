@@ -350,6 +350,9 @@ def test_search_says_when_it_shows_only_the_newest_matches(
     page = signed_in(olena).get("/inbox/?q=лічильник").content.decode()
     assert "2 newest matching messages" in page
     assert find_tickets(Actor.of(olena), TicketFilters(q="жодного")).search == Matches([])
+    nothing = signed_in(olena).get("/inbox/?q=жодного")
+    assert nothing.status_code == 200
+    assert "лічильник" not in nothing.content.decode()
 
 
 def test_the_inbox_link_is_current_on_every_inbox_page(olena: User, maria: Customer) -> None:
