@@ -231,7 +231,7 @@ def import_events(
     from rich.progress import Progress
 
     from forewarn.accounts.actors import Actor
-    from forewarn.engage.services.events import import_event_file
+    from forewarn.engage.services.ingest import import_event_file
 
     started = time.perf_counter()
     with Progress() as progress:

@@ -26,12 +26,8 @@ from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.engage.models import Event, EventSource, Message, MessageStatus, Trigger, UnknownCustomer
-from forewarn.engage.services.events import (
-    EventIn,
-    ingest_events,
-    process_forgotten_events,
-    process_stored_events,
-)
+from forewarn.engage.services.events import process_forgotten_events, process_stored_events
+from forewarn.engage.services.ingest import EventIn, ingest_events
 from forewarn.engage.services.outbox import dispatch_once
 from forewarn.engage.services.triggers import TemplateIn, TriggerIn, create_trigger
 from forewarn.engage.services.waits import release_waiting
