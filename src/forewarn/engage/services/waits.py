@@ -1,5 +1,6 @@
 """Waits: a trigger's message that waits (a reminder if the bill is not paid in three days) is cancelled by
-the event it waits for, in whichever order they arrive, and goes through the policy when its wait is over."""
+the event it waits for, in whichever order they arrive, and goes through the policy when its wait is over,
+with its trigger as it is then."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from forewarn.engage.models import Event, Message, MessageStatus
-from forewarn.engage.services.planning import plan
-from forewarn.engage.services.triggers import drafts_for_waiting
+from forewarn.engage.services.planning import Draft, Words, plan, render_context
+from forewarn.engage.services.triggers import intent_of
+from forewarn.engage.templating import render
 
 
 def _answers(message: Message, event: Event) -> bool:
@@ -105,3 +107,27 @@ def release_waiting(*, now: datetime, limit: int = 500) -> int:
         if orphans:
             Message.objects.bulk_update(orphans, ["status", "reason"])
     return len(due)
+
+
+def drafts_for_waiting(messages: list[Message]) -> list[Draft]:
+    """Messages whose wait is over, as drafts the policy decides on now."""
+    drafts = []
+    for message in messages:
+        trigger = message.trigger
+        if trigger is None:
+            continue
+        key = render(trigger.dedup_key, render_context(message))[:200] if trigger.dedup_key else ""
+        drafts.append(
+            Draft(
+                customer_id=message.customer_id,
+                intent=intent_of(trigger, key),
+                kind=message.kind,
+                words=Words.of_templates(trigger.templates.all()),
+                context=message.context,
+                trigger_id=trigger.pk,
+                event_id=message.event_id,
+                when_bumped=trigger.when_bumped,
+                existing=message,
+            )
+        )
+    return drafts
