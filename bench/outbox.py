@@ -187,7 +187,11 @@ def run(args: argparse.Namespace) -> int:
     from forewarn.engage.models import Message
 
     print(f"outbox: {describe_database()}", flush=True)
-    source = describe_source("forewarn.engage.services.outbox", "forewarn.channels.providers.local")
+    source = describe_source(
+        "forewarn.engage.services.outbox",
+        "forewarn.engage.services.words",
+        "forewarn.channels.providers.local",
+    )
     print(f"source: {source}")
     now = clock.now()
     population = populate(args.customers, now=now, seed=args.seed, messages=False)

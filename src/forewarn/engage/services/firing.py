@@ -18,9 +18,10 @@ from forewarn.customers.models import Customer
 from forewarn.customers.services.reach import CONTEXT_FIELDS, context_of
 from forewarn.engage.conditions import matches
 from forewarn.engage.models import Event, Message, MessageStatus, Trigger
-from forewarn.engage.services.planning import Draft, Words, plan, risk_of
+from forewarn.engage.services.planning import Draft, plan, risk_of
 from forewarn.engage.services.triggers import intent_of
 from forewarn.engage.services.waits import cancel_answered_waits, cancel_waiting_messages
+from forewarn.engage.services.words import Words
 from forewarn.engage.templating import render
 
 

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from forewarn.engage.models import Event, Message, MessageStatus
-from forewarn.engage.services.planning import Draft, Words, plan, render_context
+from forewarn.engage.services.planning import Draft, plan
 from forewarn.engage.services.triggers import intent_of
+from forewarn.engage.services.words import Words, render_context
 from forewarn.engage.templating import render
 
 
