@@ -114,7 +114,7 @@ def statuses() -> Counter[str]:
 
 
 def one_round(limit: int) -> int:
-    """What ``dispatch_once`` does but release waiting messages (none here): claim a batch, deliver it."""
+    """What ``dispatch_once`` does, without its guard around each message: claim a batch, deliver it."""
     from forewarn.core import clock
     from forewarn.engage.services.outbox import claim_due_messages, deliver
 

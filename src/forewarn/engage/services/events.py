@@ -38,7 +38,13 @@ def process_stored_events(event_ids: list[int]) -> int:
     return len(events)
 
 
-def process_forgotten_events(*, older_than: timedelta = timedelta(minutes=2), limit: int = 1000) -> int:
+# How many forgotten events are acted on in one transaction.
+FORGOTTEN_BATCH = 1000
+
+
+def process_forgotten_events(
+    *, older_than: timedelta = timedelta(minutes=2), limit: int = FORGOTTEN_BATCH
+) -> int:
     """Events whose job failed (or was deleted) are acted on all the same, a while later."""
     ids = list(
         Event.objects.filter(processed_at__isnull=True, received_at__lt=clock.now() - older_than)
@@ -46,3 +52,16 @@ def process_forgotten_events(*, older_than: timedelta = timedelta(minutes=2), li
         .values_list("pk", flat=True)[:limit]
     )
     return process_stored_events(ids) if ids else 0
+
+
+def sweep_forgotten_events(*, batches: int = 10) -> int:
+    """The periodic duty: forgotten events are acted on a batch at a time, until none is left or
+    ``batches`` were (the rest are taken next time). Safe in several processes at once: each batch locks
+    its events, and one already acted on is passed over."""
+    acted = 0
+    for _n in range(batches):
+        count = process_forgotten_events()
+        acted += count
+        if count < FORGOTTEN_BATCH:
+            break
+    return acted

@@ -34,9 +34,7 @@ from forewarn.customers.models import Consent
 from forewarn.customers.services.reach import addresses_of
 from forewarn.engage import policy
 from forewarn.engage.models import Message, MessageStatus, Suppression
-from forewarn.engage.services.events import process_forgotten_events
 from forewarn.engage.services.responses import unsubscribe_token
-from forewarn.engage.services.waits import release_waiting
 from forewarn.engage.services.words import compose, words_for
 
 logger = logging.getLogger(__name__)
@@ -237,17 +235,16 @@ def _fall_back(message: Message, *, now: datetime, code: str, error: str) -> str
 
 
 def dispatch_once(*, limit: int = 100) -> int:
-    """Release waiting messages that are due, then send one batch; returns how many were handled."""
-    now = clock.now()
-    released = release_waiting(now=now) + process_forgotten_events()
-    claimed = claim_due_messages(now=now, limit=limit)
+    """Send one batch of due messages; returns how many were handled. (Releasing waits that are over and
+    acting on forgotten events are periodic duties of their own: ``EngageConfig.ready``.)"""
+    claimed = claim_due_messages(now=clock.now(), limit=limit)
     for message in claimed:
         try:
             deliver(message, now=clock.now())
         except Exception:
             # One broken message must not stop the others; its lease runs out and it is tried again.
             logger.exception("sending message %s failed", message.pk)
-    return released + len(claimed)
+    return len(claimed)
 
 
 def run_dispatcher(stop: threading.Event, *, batch: int = 100, idle: float = 0.5) -> None:

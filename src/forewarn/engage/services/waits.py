@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
+from forewarn.core import clock
 from forewarn.engage.models import Event, Message, MessageStatus
 from forewarn.engage.services.planning import Draft, plan
 from forewarn.engage.services.triggers import intent_of
@@ -89,7 +90,11 @@ def cancel_answered_waits(waiting: list[Message]) -> int:
     return _cancel(answered)
 
 
-def release_waiting(*, now: datetime, limit: int = 500) -> int:
+# How many waiting messages are released in one transaction.
+RELEASE_BATCH = 500
+
+
+def release_waiting(*, now: datetime, limit: int = RELEASE_BATCH) -> int:
     """Messages whose trigger's wait is over go through the policy now."""
     with transaction.atomic():
         due = list(
@@ -108,6 +113,19 @@ def release_waiting(*, now: datetime, limit: int = 500) -> int:
         if orphans:
             Message.objects.bulk_update(orphans, ["status", "reason"])
     return len(due)
+
+
+def release_due_waits(*, batches: int = 20) -> int:
+    """The periodic duty: messages whose wait is over go through the policy, a batch at a time, until none
+    is left or ``batches`` were released (the rest go next time). Safe in several processes at once: each
+    batch is claimed with ``SKIP LOCKED``."""
+    released = 0
+    for _n in range(batches):
+        count = release_waiting(now=clock.now())
+        released += count
+        if count < RELEASE_BATCH:
+            break
+    return released
 
 
 def drafts_for_waiting(messages: list[Message]) -> list[Draft]:
