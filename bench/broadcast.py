@@ -54,6 +54,7 @@ from benchdb import (
 CHUNK = 2000
 SOURCES = (
     "forewarn.engage.services.planning",
+    "forewarn.engage.services.words",
     "forewarn.engage.services.incidents",
     "forewarn.engage.policy",
     "forewarn.core.bulk",
@@ -128,7 +129,7 @@ def plan_incident(customers: int) -> tuple[int, float]:
 
 def promotion_words() -> tuple[Any, Any]:
     """Words for everyone (any channel, a retention variant), and words for SMS and email only."""
-    from forewarn.engage.services.planning import Words
+    from forewarn.engage.services.words import Words
 
     body = {
         "uk": "{{ customer.first_name }}, весняні знижки {{ offer.percent }}% до {{ offer.until }}.",

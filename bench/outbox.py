@@ -114,7 +114,7 @@ def statuses() -> Counter[str]:
 
 
 def one_round(limit: int) -> int:
-    """What ``dispatch_once`` does but release waiting messages (none here): claim a batch, deliver it."""
+    """What ``dispatch_once`` does, without its guard around each message: claim a batch, deliver it."""
     from forewarn.core import clock
     from forewarn.engage.services.outbox import claim_due_messages, deliver
 
@@ -187,7 +187,11 @@ def run(args: argparse.Namespace) -> int:
     from forewarn.engage.models import Message
 
     print(f"outbox: {describe_database()}", flush=True)
-    source = describe_source("forewarn.engage.services.outbox", "forewarn.channels.providers.local")
+    source = describe_source(
+        "forewarn.engage.services.outbox",
+        "forewarn.engage.services.words",
+        "forewarn.channels.providers.local",
+    )
     print(f"source: {source}")
     now = clock.now()
     population = populate(args.customers, now=now, seed=args.seed, messages=False)

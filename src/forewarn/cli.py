@@ -85,8 +85,8 @@ def dispatch(
     batch: Annotated[int, typer.Option(help="Messages claimed per round.")] = 100,
     interval: Annotated[float, typer.Option(help="Seconds between polls when nothing is due.")] = 0.5,
 ) -> None:
-    """Send due messages from the outbox, and run the periodic work (SLA sweeps, handing out queued
-    tickets); run several, on several machines, to send faster."""
+    """Send due messages from the outbox, and run the periodic work (releasing waits that are over, SLA
+    sweeps, handing out queued tickets); run several, on several machines, to send faster."""
     _setup()
     from forewarn.core.periodic import run_periodic
     from forewarn.engage.services.outbox import run_dispatcher
@@ -231,7 +231,7 @@ def import_events(
     from rich.progress import Progress
 
     from forewarn.accounts.actors import Actor
-    from forewarn.engage.services.events import import_event_file
+    from forewarn.engage.services.ingest import import_event_file
 
     started = time.perf_counter()
     with Progress() as progress:

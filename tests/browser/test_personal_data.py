@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.customers.models import Customer
-from forewarn.engage.services.events import EventIn, ingest_events
+from forewarn.engage.services.ingest import EventIn, ingest_events
 
 from .steps import sign_in
 

@@ -1,5 +1,5 @@
-"""Work that runs every so often (SLA sweeps, handing out queued tickets), registered by the apps that own
-it and run by every ``forewarn dispatch`` process beside the outbox sender.
+"""Work that runs every so often (releasing waits that are over, SLA sweeps, handing out queued tickets),
+registered by the apps that own it and run by every ``forewarn dispatch`` process beside the outbox sender.
 
 Each job must be safe to run in several processes at once (they change rows with conditional UPDATEs
 that only one process wins), so adding senders never needs a scheduler of its own.

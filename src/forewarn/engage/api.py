@@ -19,11 +19,12 @@ from forewarn.core.errors import FieldError, ServiceError, ValidationFailed
 from forewarn.core.http import InputSchema, Page, paginate
 from forewarn.customers.services.profiles import get_customer_for
 from forewarn.engage.models import FrequencyCap, Incident, Message, Trigger
-from forewarn.engage.services import events as event_service
 from forewarn.engage.services import incidents as incident_service
+from forewarn.engage.services import ingest as ingest_service
 from forewarn.engage.services import log as log_service
 from forewarn.engage.services import responses
 from forewarn.engage.services import rules as rules_service
+from forewarn.engage.services import sources as source_service
 from forewarn.engage.services import triggers as trigger_service
 
 router = Router(tags=["engage"])
@@ -44,7 +45,7 @@ class EventItem(InputSchema):
 
 
 class EventBatch(InputSchema):
-    events: list[EventItem] = Field(max_length=event_service.MAX_BATCH)
+    events: list[EventItem] = Field(max_length=ingest_service.MAX_BATCH)
 
 
 class EventResult(Schema):
@@ -80,7 +81,7 @@ EVENTS_BODY = {
 
 def _parse_events(
     body: bytes, source: str | None = None
-) -> tuple[list[event_service.EventIn], list[Any], bool]:
+) -> tuple[list[ingest_service.EventIn], list[Any], bool]:
     """The events in a body (one, or {"events": [...]}), each checked on its own: bad ones are reported
     by index and do not hold back the rest."""
     try:
@@ -91,11 +92,11 @@ def _parse_events(
     raw = [document] if single else document["events"]
     if not isinstance(raw, list):
         raise ValidationFailed.single("events", "not_a_list", "Send a list of events.")
-    if len(raw) > event_service.MAX_BATCH:
+    if len(raw) > ingest_service.MAX_BATCH:
         raise ValidationFailed.single(
-            "events", "too_many", f"At most {event_service.MAX_BATCH} events in one batch."
+            "events", "too_many", f"At most {ingest_service.MAX_BATCH} events in one batch."
         )
-    items: list[event_service.EventIn] = []
+    items: list[ingest_service.EventIn] = []
     problems: list[Any] = []
     for i, entry in enumerate(raw):
         document_item = entry
@@ -109,13 +110,13 @@ def _parse_events(
                 for e in exc.errors()
             ]
             problems.append((i, ValidationFailed(fields)))
-            items.append(event_service.EventIn(source="", id="", type="", customer={}))
+            items.append(ingest_service.EventIn(source="", id="", type="", customer={}))
             continue
         if source is not None and parsed.source != source:
             problems.append(
                 (i, ValidationFailed.single("source", "source_mismatch", "Not this webhook's source."))
             )
-        items.append(event_service.EventIn(**parsed.model_dump()))
+        items.append(ingest_service.EventIn(**parsed.model_dump()))
     return items, problems, single
 
 
@@ -123,7 +124,7 @@ def _ingest(actor: Actor, body: bytes, source: str | None = None) -> tuple[int, 
     items, problems, single = _parse_events(body, source)
     bad = {i for i, _e in problems}
     good = [(i, item) for i, item in enumerate(items) if i not in bad]
-    result = event_service.ingest_events(actor=actor, items=[item for _i, item in good])
+    result = ingest_service.ingest_events(actor=actor, items=[item for _i, item in good])
     results: list[dict[str, Any]] = [{} for _ in items]
     for (i, _item), outcome in zip(good, result.outcomes, strict=True):
         results[i] = {
@@ -176,7 +177,7 @@ def webhook_events(
     signature: str = Header("", alias="X-Forewarn-Signature"),
 ) -> Status[Any]:
     """Sign the raw body with the source's secret: `X-Forewarn-Signature: sha256=<hex HMAC-SHA256>`."""
-    event_service.verify_webhook(source=source, body=request.body, signature=signature)
+    source_service.verify_webhook(source=source, body=request.body, signature=signature)
     actor = Actor.machine(f"webhook:{source}", Perm.EVENTS_SEND)  # a source may send events, no more
     status, answer = _ingest(actor, request.body, source)
     return Status(status, answer)
@@ -220,7 +221,7 @@ class SourceOut(Schema):
 
 @router.put("/event-sources/{slug}", response=SourceOut, summary="Register or change a source system")
 def put_source(request: HttpRequest, slug: str, payload: SourceIn) -> dict[str, Any]:
-    source, secret = event_service.configure_source(
+    source, secret = source_service.configure_source(
         actor=actor_of(request), slug=slug, **payload.model_dump()
     )
     return {

@@ -18,7 +18,7 @@ from forewarn.accounts.actors import Actor
 from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.engage.models import EventSource, Trigger, UnknownCustomer
-from forewarn.engage.services.events import EventIn, ingest_events
+from forewarn.engage.services.ingest import EventIn, ingest_events
 from forewarn.engage.services.triggers import TemplateIn, TriggerIn, create_trigger
 from forewarn.privacy.detect import luhn_ok
 

@@ -1,6 +1,6 @@
 """Answers to what a customer wrote: the same planned, reliable path as every outbound message.
 
-An answer is a transactional message with its words written already (``planning.ANSWER_KIND``). It goes
+An answer is a transactional message with its words written already (``words.ANSWER_KIND``). It goes
 on the channel the customer wrote on and to the address they wrote from, never falls back to another
 channel, and is not held for quiet hours or counted against caps: the customer is waiting for it. The
 contact policy still has its say on what a customer has refused outright (a global unsubscribe from
@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from forewarn.engage.models import Message, Variant
-from forewarn.engage.services.planning import ANSWER_KIND, Draft, Words, plan, transactional_intent
+from forewarn.engage.services.planning import Draft, plan, transactional_intent
+from forewarn.engage.services.words import ANSWER_KIND, Words
 
 # Answers outrank every journey message that could collide with them in the same minute.
 ANSWER_PRIORITY = 95

@@ -30,13 +30,8 @@ from forewarn.core.vocab import Language, Topic
 from forewarn.customers.models import Consent, Customer, Identity
 from forewarn.engage.models import Event, Incident, Message, MessageStatus
 from forewarn.engage.services.intake import MESSAGE_RECEIVED
-from forewarn.engage.services.planning import (
-    Draft,
-    Words,
-    current_rules,
-    plan,
-    transactional_intent,
-)
+from forewarn.engage.services.planning import Draft, current_rules, plan, transactional_intent
+from forewarn.engage.services.words import Words
 
 CHUNK = 2000
 NOTICE, RESOLVED = "notice", "resolved"

@@ -28,7 +28,7 @@ from forewarn.channels.inbound import Inbound
 from forewarn.customers.models import Customer
 from forewarn.customers.services.identify import customer_for
 from forewarn.customers.services.merging import surviving
-from forewarn.engage.services.events import EventIn, ingest_events
+from forewarn.engage.services.ingest import EventIn, ingest_events
 
 MESSAGE_RECEIVED = "message_received"
 INBOUND_SOURCE = "inbound"

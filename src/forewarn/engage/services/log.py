@@ -10,7 +10,7 @@ from forewarn.accounts.roles import Perm
 from forewarn.core.errors import NotFound
 from forewarn.customers.models import Customer
 from forewarn.engage.models import Message, MessageStatus
-from forewarn.engage.services.planning import compose
+from forewarn.engage.services.words import compose
 
 
 def message_log(
@@ -62,5 +62,8 @@ def customer_messages(actor: Actor, customer: Customer, limit: int = 50) -> list
     for message in rows:
         # Words are written when a message goes; until then, show what they would say now.
         if not message.body and message.status == MessageStatus.QUEUED and message.channel:
-            compose(message)
+            written = compose(message)
+            if written is not None:  # shown, never saved: the sender writes them again when it goes
+                message.language = written.language
+                message.subject, message.body = written.kept_subject, written.kept_body
     return rows

@@ -34,10 +34,8 @@ from forewarn.customers.models import Consent
 from forewarn.customers.services.reach import addresses_of
 from forewarn.engage import policy
 from forewarn.engage.models import Message, MessageStatus, Suppression
-from forewarn.engage.services.events import process_forgotten_events
-from forewarn.engage.services.planning import compose, words_for
 from forewarn.engage.services.responses import unsubscribe_token
-from forewarn.engage.services.waits import release_waiting
+from forewarn.engage.services.words import compose, words_for
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +135,8 @@ def deliver(message: Message, *, now: datetime) -> str:
     outgoing = compose(message)
     if outgoing is None:
         return _fall_back(message, now=now, code="no_template", error="no words for this channel")
-    # The words as the provider gets them (originals where a template prints one ``unmasked``);
-    # message.body keeps the masks (planning.write).
+    # The words as the provider gets them (originals where a template prints one ``unmasked``); the row
+    # keeps them with the masks (words.Outgoing).
     subject, body = outgoing.subject, outgoing.body
     metadata: dict[str, Any] = {"message_id": message.pk, "topic": message.topic, "kind": message.kind}
     if message.context.get("thread"):
@@ -151,7 +149,7 @@ def deliver(message: Message, *, now: datetime) -> str:
         )
         metadata["unsubscribe_url"] = url
         if message.channel == "email":
-            with translation.override(message.language or settings.LANGUAGE_CODE):
+            with translation.override(outgoing.language or settings.LANGUAGE_CODE):
                 body = f"{body}\n\n{_('Unsubscribe: %(url)s') % {'url': url}}"
     outbound = Outbound(
         idempotency_key=message.idempotency_key,
@@ -159,7 +157,7 @@ def deliver(message: Message, *, now: datetime) -> str:
         address=message.address,
         body=body,
         subject=subject,
-        language=message.language,
+        language=outgoing.language,
         metadata=metadata,
     )
     try:
@@ -172,9 +170,9 @@ def deliver(message: Message, *, now: datetime) -> str:
         message,
         status=MessageStatus.SENT,
         reason="sent",
-        subject=message.subject,
-        body=message.body,
-        language=message.language,
+        subject=outgoing.kept_subject,
+        body=outgoing.kept_body,
+        language=outgoing.language,
         sent_at=now,
         provider=result.provider,
         provider_message_id=result.provider_message_id,
@@ -237,17 +235,16 @@ def _fall_back(message: Message, *, now: datetime, code: str, error: str) -> str
 
 
 def dispatch_once(*, limit: int = 100) -> int:
-    """Release waiting messages that are due, then send one batch; returns how many were handled."""
-    now = clock.now()
-    released = release_waiting(now=now) + process_forgotten_events()
-    claimed = claim_due_messages(now=now, limit=limit)
+    """Send one batch of due messages; returns how many were handled. (Releasing waits that are over and
+    acting on forgotten events are periodic duties of their own: ``EngageConfig.ready``.)"""
+    claimed = claim_due_messages(now=clock.now(), limit=limit)
     for message in claimed:
         try:
             deliver(message, now=clock.now())
         except Exception:
             # One broken message must not stop the others; its lease runs out and it is tried again.
             logger.exception("sending message %s failed", message.pk)
-    return released + len(claimed)
+    return len(claimed)
 
 
 def run_dispatcher(stop: threading.Event, *, batch: int = 100, idle: float = 0.5) -> None:

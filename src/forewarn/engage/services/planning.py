@@ -1,15 +1,15 @@
 """Planning: load what the policy needs about many customers at once, ask it, and write its answers.
 
 Every outbound message is planned here, whether a trigger fired for one customer or an incident reaches
-a hundred thousand: the policy (``engage.policy``) decides, this module renders the words and writes
-one ``Message`` row per decision (sent, deferred and suppressed alike), so the decision and the outbox
-entry commit in one transaction.
+a hundred thousand: the policy (``engage.policy``) decides and this module writes one ``Message`` row per
+decision (sent, deferred and suppressed alike), so the decision and the outbox entry commit in one
+transaction. The words are written later, when the message goes (``words``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -24,68 +24,21 @@ from forewarn.core.bulk import Rows, fetch
 from forewarn.core.lookups import Keys
 from forewarn.core.vocab import Topic
 from forewarn.customers.models import Consent, Customer
-from forewarn.customers.services.reach import addresses_of, customer_context
+from forewarn.customers.services.reach import addresses_of
 from forewarn.engage import policy
 from forewarn.engage.models import (
     LIVE_STATUSES,
     FrequencyCap,
-    Incident,
     Message,
     MessageStatus,
-    MessageTemplate,
     Suppression,
     Variant,
     WhenBumped,
 )
-from forewarn.engage.templating import render
-from forewarn.privacy.services.outbound import split_words, with_masks
-from forewarn.privacy.services.protect import values_in
+from forewarn.engage.services.words import Words, words_for
 
-# Which identity reaches a customer on which channel.
-LANGUAGE_FALLBACK = ("en", "uk", "ru")
 # A detractor's score counts against promotions for this long.
 DETRACTOR_MEMORY = timedelta(days=90)
-# A staff member's answer to what a customer wrote (the inbox): its words are written already, and are
-# sent as they are, never rendered as a template.
-ANSWER_KIND = "answer"
-
-
-@dataclass
-class Words:
-    """The templates a message can be written with: {(variant, channel or "", language): (subject, body)}."""
-
-    by_key: dict[tuple[str, str, str], tuple[str, str]]
-
-    @classmethod
-    def of_templates(cls, templates: Iterable[MessageTemplate]) -> Words:
-        return cls({(t.variant, t.channel, t.language): (t.subject, t.body) for t in templates})
-
-    @classmethod
-    def per_language(cls, texts: dict[str, str], subject: dict[str, str] | None = None) -> Words:
-        subject = subject or {}
-        return cls(
-            {(Variant.STANDARD, "", lang): (subject.get(lang, ""), body) for lang, body in texts.items()}
-        )
-
-    def channels(self, variant: str) -> frozenset[str] | None:
-        found = {channel for (v, channel, _lang) in self.by_key if v == variant}
-        return None if "" in found else frozenset(found)
-
-    @property
-    def asks_for_originals(self) -> bool:
-        """Whether any of these words prints a masked value's original (the ``unmasked`` filter)."""
-        return any("unmasked" in subject or "unmasked" in body for subject, body in self.by_key.values())
-
-    def has(self, variant: str) -> bool:
-        return any(v == variant for (v, _c, _l) in self.by_key)
-
-    def pick(self, variant: str, channel: str, language: str) -> tuple[str, tuple[str, str]] | None:
-        for lang in (language, *LANGUAGE_FALLBACK):
-            for ch in (channel, ""):
-                found = self.by_key.get((variant, ch, lang))
-                if found is not None:
-                    return lang, found
-        return None
 
 
 @dataclass
@@ -253,30 +206,6 @@ def _load_suppressions(views: dict[int, policy.CustomerView]) -> None:
                 blocked[cid].add(ch)
     for cid, channels in blocked.items():
         views[cid].suppressed_channels = frozenset(channels)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """The words a provider gets: a value printed ``unmasked`` is the recipient's own original here, while
-    the message row keeps the masks."""
-
-    subject: str
-    body: str
-
-
-def write(message: Message, words: Words, context: dict[str, Any]) -> Outgoing | None:
-    """Render the message's subject and body for its channel, variant and the customer's language (the
-    row keeps them masked) and return them as they are sent; None if there are no words for them."""
-    picked = words.pick(message.variant, message.channel, context["customer"].get("language", ""))
-    if picked is None:
-        return None
-    lang, (subject, body) = picked
-    message.language = lang
-    # Words that print an original (``unmasked``) are kept with masks; the sender gets the originals.
-    send_subject, message.subject = split_words(render(subject, context), recipient_id=message.customer_id)
-    send_body, message.body = split_words(render(body, context), recipient_id=message.customer_id)
-    message.subject = message.subject[:200]
-    return Outgoing(send_subject[:200], send_body)
 
 
 STATUS_OF = {
@@ -451,73 +380,6 @@ def _link_digests(
     for _message, row in existing:
         if row[DIGEST_AT] is not None and row[DIGEST_AT] < 0:
             row[DIGEST_AT] = written[id(pending[row[DIGEST_AT]])]
-
-
-def incident_context(incident: Incident) -> dict[str, Any]:
-    return {
-        "title": incident.title,
-        "area": incident.area,
-        "since": incident.started_at.isoformat(),
-        "description": incident.description,
-    }
-
-
-def render_context(message: Message, *, originals: bool = False) -> dict[str, Any]:
-    """What a message's words may use: what it was planned with (the event's payload, the offer), the
-    customer as they are now, and its incident; with ``originals`` (words that say ``unmasked``), the
-    payload's masked texts marked with the values they stand for."""
-    context = {**message.context, "customer": customer_context(message.customer)}
-    if originals and message.event_id is not None and "payload" in context:
-        hidden = values_in("engage.event", [message.event_id]).get(str(message.event_id), [])
-        context["payload"] = with_masks(context["payload"], hidden)
-    if message.incident is not None:
-        context["incident"] = incident_context(message.incident)
-    return context
-
-
-def words_for(message: Message) -> Words:
-    """The words a message can be written with: its trigger's templates, or its incident's texts."""
-    if message.trigger is not None:
-        return Words.of_templates(message.trigger.templates.all())
-    if message.incident is not None:
-        texts = message.incident.resolution if message.kind == "resolved" else message.incident.notice
-        return Words.per_language(texts)
-    return Words({(message.variant, "", message.language or "en"): (message.subject, message.body)})
-
-
-def compose(message: Message) -> Outgoing | None:
-    """Write the message's words now, for its channel and the customer as they are at this moment (a
-    name corrected overnight is right in the morning), and return them as the provider gets them; a
-    digest gathers its parts' words under its own. None when there are no words for this channel."""
-    if message.kind == ANSWER_KIND:
-        return _answer_words(message)
-    words = words_for(message)
-    outgoing = write(message, words, render_context(message, originals=words.asks_for_originals))
-    if outgoing is None or not message.allow_digest:
-        return outgoing
-    parts = (
-        Message.objects.filter(digest_into=message, status=MessageStatus.MERGED)
-        .select_related("customer", "trigger", "incident")
-        .order_by("planned_at", "pk")
-    )
-    bodies, sent = [message.body], [outgoing.body]
-    for part in parts:
-        part.channel, part.variant = message.channel, message.variant
-        part_words = words_for(part)
-        written = write(part, part_words, render_context(part, originals=part_words.asks_for_originals))
-        if written is not None:
-            bodies.append(part.body)
-            sent.append(written.body)
-    message.body = "\n\n".join(bodies)
-    return Outgoing(outgoing.subject, "\n\n".join(sent))
-
-
-def _answer_words(message: Message) -> Outgoing | None:
-    """An answer's words as its author wrote them (stored masked: a value an agent types goes out masked)."""
-    answer = message.context.get("answer") or {}
-    message.language = answer.get("language", "")
-    message.subject, message.body = answer.get("subject", "")[:200], answer.get("body", "")
-    return Outgoing(message.subject, message.body) if message.body else None
 
 
 def _words_once(message: Message, of_trigger: dict[int, Words]) -> Words:

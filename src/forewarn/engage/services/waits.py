@@ -1,5 +1,6 @@
 """Waits: a trigger's message that waits (a reminder if the bill is not paid in three days) is cancelled by
-the event it waits for, in whichever order they arrive, and goes through the policy when its wait is over."""
+the event it waits for, in whichever order they arrive, and goes through the policy when its wait is over,
+with its trigger as it is then."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
+from forewarn.core import clock
 from forewarn.engage.models import Event, Message, MessageStatus
-from forewarn.engage.services.planning import plan
-from forewarn.engage.services.triggers import drafts_for_waiting
+from forewarn.engage.services.planning import Draft, plan
+from forewarn.engage.services.triggers import intent_of
+from forewarn.engage.services.words import Words, render_context
+from forewarn.engage.templating import render
 
 
 def _answers(message: Message, event: Event) -> bool:
@@ -86,7 +90,11 @@ def cancel_answered_waits(waiting: list[Message]) -> int:
     return _cancel(answered)
 
 
-def release_waiting(*, now: datetime, limit: int = 500) -> int:
+# How many waiting messages are released in one transaction.
+RELEASE_BATCH = 500
+
+
+def release_waiting(*, now: datetime, limit: int = RELEASE_BATCH) -> int:
     """Messages whose trigger's wait is over go through the policy now."""
     with transaction.atomic():
         due = list(
@@ -105,3 +113,40 @@ def release_waiting(*, now: datetime, limit: int = 500) -> int:
         if orphans:
             Message.objects.bulk_update(orphans, ["status", "reason"])
     return len(due)
+
+
+def release_due_waits(*, batches: int = 20) -> int:
+    """The periodic duty: messages whose wait is over go through the policy, a batch at a time, until none
+    is left or ``batches`` were released (the rest go next time). Safe in several processes at once: each
+    batch is claimed with ``SKIP LOCKED``."""
+    released = 0
+    for _n in range(batches):
+        count = release_waiting(now=clock.now())
+        released += count
+        if count < RELEASE_BATCH:
+            break
+    return released
+
+
+def drafts_for_waiting(messages: list[Message]) -> list[Draft]:
+    """Messages whose wait is over, as drafts the policy decides on now."""
+    drafts = []
+    for message in messages:
+        trigger = message.trigger
+        if trigger is None:
+            continue
+        key = render(trigger.dedup_key, render_context(message))[:200] if trigger.dedup_key else ""
+        drafts.append(
+            Draft(
+                customer_id=message.customer_id,
+                intent=intent_of(trigger, key),
+                kind=message.kind,
+                words=Words.of_templates(trigger.templates.all()),
+                context=message.context,
+                trigger_id=trigger.pk,
+                event_id=message.event_id,
+                when_bumped=trigger.when_bumped,
+                existing=message,
+            )
+        )
+    return drafts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -22,19 +23,14 @@ from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.channels.models import LocalDelivery
 from forewarn.cli import app
-from forewarn.core import clock
+from forewarn.core import clock, periodic
 from forewarn.customers.models import Customer
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.engage.models import Event, EventSource, Message, MessageStatus, Trigger, UnknownCustomer
-from forewarn.engage.services.events import (
-    EventIn,
-    ingest_events,
-    process_forgotten_events,
-    process_stored_events,
-)
+from forewarn.engage.services.events import process_forgotten_events, process_stored_events
+from forewarn.engage.services.ingest import EventIn, ingest_events
 from forewarn.engage.services.outbox import dispatch_once
 from forewarn.engage.services.triggers import TemplateIn, TriggerIn, create_trigger
-from forewarn.engage.services.waits import release_waiting
 
 
 def shipped(order: str = "A-1", phone: str = "+380671234567", **extra: Any) -> dict[str, Any]:
@@ -268,7 +264,10 @@ def test_a_waiting_reminder_goes_when_no_payment_came_and_is_cancelled_when_one_
         )
         assert Message.objects.get(customer=maria).status == MessageStatus.CANCELLED
         clock.advance(timedelta(days=2, minutes=1))
-        assert release_waiting(now=clock.now()) == 1
+        # The periodic runner of every ``forewarn dispatch`` releases it, not the sender's batches.
+        dispatch_once()
+        assert Message.objects.get(customer=oleh).status == MessageStatus.WAITING
+        periodic.run_due({}, time.monotonic())
     reminder = Message.objects.get(customer=oleh)
     assert reminder.status == MessageStatus.QUEUED
     assert reminder.trail[0][:3] == ["wait", "wait", "trigger_wait"]
@@ -442,9 +441,10 @@ def test_the_answer_does_not_wait_for_the_triggers_and_a_worker_acts_once(
     assert process_stored_events(ids) == 0
     assert Message.objects.count() == 2
 
-    # A job that never ran: a while later the sender's sweep acts on its events.
+    # A job that never ran: a while later the periodic sweep acts on its events.
     Event.objects.update(processed_at=None)
     Message.objects.all().delete()
     with clock.frozen_at(clock.now() + timedelta(minutes=5)):
-        assert process_forgotten_events() == 2
+        assert process_forgotten_events(older_than=timedelta(minutes=10)) == 0
+        assert periodic.JOBS["engage.forgotten_events"].run() == 2
     assert Message.objects.count() == 2

@@ -18,6 +18,7 @@ from forewarn.customers.models import Customer
 from forewarn.engage.models import Message, Suppression, Trigger
 from forewarn.engage.services import responses
 from forewarn.engage.services.outbox import claim_due_messages, deliver, dispatch_once
+from forewarn.engage.services.words import compose
 
 from .test_events import shipped
 
@@ -59,6 +60,19 @@ def test_a_due_message_is_sent_once_through_its_provider(queued: Message) -> Non
     )
     assert record.body == queued.body
     assert dispatch_once() == 0
+
+
+def test_composing_hands_back_the_words_and_the_sender_stores_them(queued: Message) -> None:
+    message = claim_due_messages(now=clock.now())[0]
+    outgoing = compose(message)
+    assert outgoing is not None
+    assert (outgoing.language, outgoing.body) == ("uk", "Марія, замовлення A-1 вже в дорозі.")
+    # Composing writes nothing on the row; what was written is a value the sender hands on.
+    assert (message.language, message.subject, message.body) == ("", "", "")
+    deliver(message, now=clock.now())
+    message.refresh_from_db()
+    assert (message.status, message.language, message.body) == ("sent", "uk", outgoing.kept_body)
+    assert LocalDelivery.objects.get().body == outgoing.body
 
 
 def test_a_message_deferred_to_the_morning_is_not_sent_before(queued: Message) -> None:

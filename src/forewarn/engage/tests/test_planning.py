@@ -14,7 +14,8 @@ from forewarn.customers.models import Customer
 from forewarn.customers.services.profiles import IdentityIn, ProfileIn, create_customer
 from forewarn.engage import policy
 from forewarn.engage.models import FrequencyCap, Message, MessageStatus, Suppression, WhenBumped
-from forewarn.engage.services.planning import Draft, Words, current_rules, load_views, plan
+from forewarn.engage.services.planning import Draft, current_rules, load_views, plan
+from forewarn.engage.services.words import Words
 
 # 14:00 in Kyiv: no quiet hours.
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

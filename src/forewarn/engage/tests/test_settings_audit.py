@@ -7,8 +7,8 @@ import dataclasses
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.engage.models import Trigger
-from forewarn.engage.services import events as event_service
 from forewarn.engage.services import rules as rules_service
+from forewarn.engage.services import sources as source_service
 from forewarn.engage.services.triggers import TemplateIn, trigger_input_of, update_trigger
 from forewarn.privacy.models import AuditAction, AuditEntry
 
@@ -69,9 +69,9 @@ def test_frequency_caps_are_logged_as_a_whole_before_and_after(ada: User) -> Non
 
 def test_an_event_source_logs_a_new_secret_but_never_the_secret(ada: User) -> None:
     actor = Actor.of(ada)
-    source, secret = event_service.configure_source(actor=actor, slug="billing", name="Billing")
-    event_service.configure_source(actor=actor, slug="billing", name="Billing", unknown_customer="create")
-    _same, rotated = event_service.configure_source(
+    source, secret = source_service.configure_source(actor=actor, slug="billing", name="Billing")
+    source_service.configure_source(actor=actor, slug="billing", name="Billing", unknown_customer="create")
+    _same, rotated = source_service.configure_source(
         actor=actor, slug="billing", name="Billing", unknown_customer="create", new_secret=True
     )
     made, changed, rotation = _settings()[-3:]

@@ -13,7 +13,8 @@ from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.engage.models import Event, Incident, Message
 from forewarn.engage.services.incidents import affected_customers
-from forewarn.engage.services.planning import ANSWER_KIND, risk_of
+from forewarn.engage.services.planning import risk_of
+from forewarn.engage.services.words import ANSWER_KIND
 from forewarn.inbox.models import Ticket
 from forewarn.inbox.services.assignment import ACTIVE
 from forewarn.inbox.services.tickets import tickets_visible_to

@@ -21,7 +21,7 @@ from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from forewarn.engage.models import Incident, Message, MessageStatus
-from forewarn.engage.services.planning import ANSWER_KIND
+from forewarn.engage.services.words import ANSWER_KIND
 from forewarn.inbox.models import Attachment, Entry, Priority, Ticket, TicketEvent, TicketStatus
 from forewarn.inbox.services import assignment, sla
 from forewarn.privacy.services.protect import mask_payload, store_values
