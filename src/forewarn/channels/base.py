@@ -7,17 +7,26 @@ number, a rejected address), and the outbox retries with back-off or falls back 
 
 Every message carries an ``idempotency_key`` that stays the same across retries; adapters pass it to the
 provider wherever the provider accepts one, so a retry after a crash is not sent twice.
+
+Each provider's module also says what it is (:class:`ProviderKind`): the channels it serves, the options
+it takes, how it reads its ``FOREWARN_*`` variables and how it reads its callbacks. The registry's table
+names the modules and builds providers from what they say.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from forewarn.core.vocab import label_of
+
+if TYPE_CHECKING:
+    from forewarn.channels.callbacks import CallbackEvent
 
 
 @dataclass(frozen=True)
@@ -82,3 +91,50 @@ class Provider(Protocol):
     channel: str
 
     def send(self, message: Outbound) -> SendResult: ...
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting a provider takes in its ``FOREWARN_PROVIDERS`` entry (a keyword of its class)."""
+
+    name: str
+    required: bool = False
+    # A password, token or signing key: a settings mistake is reported at start-up and in logs, and never
+    # repeats its value.
+    secret: bool = False
+
+
+class Environment:
+    """The ``FOREWARN_*`` variables as a provider's ``from_env`` reads them: by the name after the prefix,
+    stripped, and empty when unset."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def get(self, name: str) -> str:
+        return self._environ.get(f"FOREWARN_{name}", "").strip()
+
+    def require(self, *names: str) -> None:
+        """Each of ``names`` is set, or ``ImproperlyConfigured`` names those that are not."""
+        missing = [f"FOREWARN_{name}" for name in names if not self.get(name)]
+        if missing:
+            raise ImproperlyConfigured(f"{', '.join(missing)} must be set as well")
+
+
+@dataclass(frozen=True)
+class ProviderKind:
+    """What a provider's module says of itself, as its ``KIND``; ``channels.registry.KINDS`` lists it."""
+
+    # What ``FOREWARN_PROVIDERS`` names it by (``"provider": "twilio"``); also the callback URL's last part.
+    name: str
+    # The channels it can send on; None: any (the local record, a gateway of one's own).
+    channels: tuple[str, ...] | None
+    # Called with ``channel=`` and the options; a ``ValueError`` says the options cannot work.
+    factory: Callable[..., Provider]
+    # Exactly the factory's keywords besides ``channel`` (the registry's tests hold it to that).
+    options: tuple[Option, ...] = ()
+    # ``FOREWARN_PROVIDERS`` entries, by channel, from the environment; {} when its variables are unset.
+    from_env: Callable[[Environment], dict[str, dict[str, Any]]] | None = None
+    # Reads one callback request (the URL it came to, its headers in lower case, its body) after checking
+    # its signature: ``channels.callbacks.parse_callback`` hands it the requests for this provider.
+    parse_callback: Callable[[str, dict[str, str], bytes], list[CallbackEvent]] | None = None

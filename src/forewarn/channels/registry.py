@@ -8,35 +8,56 @@ The setting maps a channel to its provider and that provider's options::
     }
 
 A channel that is not there goes to the local provider, which records instead of sending (the demo, the
-tests). :func:`providers_from_env` builds the setting from ``FOREWARN_*`` variables; it imports nothing
-from Django's models, so ``settings.py`` can call it.
+tests). Each kind of provider is one module under ``providers/``, which says what it is (its ``KIND``: the
+channels it serves, its options, its environment variables, its callback parser); :data:`KINDS` lists
+them, and a module is imported only when it is needed. :func:`providers_from_env` builds the setting from
+``FOREWARN_*`` variables; it imports nothing from Django's models, so ``settings.py`` can call it.
 """
 
 from __future__ import annotations
 
-import inspect
+import importlib
 import os
+import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from forewarn.channels.base import FailureCode, PermanentError, Provider
+from forewarn.channels.base import Environment, FailureCode, PermanentError, Provider, ProviderKind
 
 CHANNELS = ("email", "sms", "telegram", "viber", "webhook")
-# The channels each kind of provider can serve; None: any channel (the local record, a custom gateway).
-KINDS: dict[str, tuple[str, ...] | None] = {
-    "local": None,
-    "smtp": ("email",),
-    "twilio": ("sms",),
-    "telegram": ("telegram",),
-    "viber": ("viber",),
-    "webhook": None,
+
+
+@dataclass(frozen=True)
+class Row:
+    """One kind of provider in the table: the module that holds it (its ``KIND``), imported on first use."""
+
+    module: str
+    # settings.py calls providers_from_env before Django's models exist, so that imports only the modules
+    # that read variables. The local record's module needs the models (and reads none).
+    reads_env: bool = True
+
+
+# Every kind of provider. A new one is a module under providers/ that ends in its KIND, and a row here.
+KINDS: dict[str, Row] = {
+    "local": Row("forewarn.channels.providers.local", reads_env=False),
+    "smtp": Row("forewarn.channels.providers.smtp"),
+    "twilio": Row("forewarn.channels.providers.twilio"),
+    "telegram": Row("forewarn.channels.providers.telegram"),
+    "viber": Row("forewarn.channels.providers.viber"),
+    "webhook": Row("forewarn.channels.providers.webhook"),
 }
+
+
+def kind_of(name: str) -> ProviderKind:
+    """What the module of a kind in :data:`KINDS` says of it, the module imported on first use."""
+    kind: ProviderKind = importlib.import_module(KINDS[name].module).KIND
+    return kind
 
 
 class UnknownChannel(PermanentError):
@@ -47,28 +68,6 @@ class UnknownChannel(PermanentError):
             f"Forewarn does not send on channel {channel!r}", code=FailureCode.CHANNEL_UNSUPPORTED
         )
         self.channel = channel
-
-
-def _factory(kind: str) -> Callable[..., Provider]:
-    # Imported here, not at the top: the local provider needs the app registry, and settings.py imports
-    # this module for providers_from_env before there is one.
-    if kind == "local":
-        from forewarn.channels.providers.local import LocalProvider  # noqa: PLC0415 - a provider's module loads only when it is configured
-
-        return LocalProvider
-    if kind == "smtp":
-        from forewarn.channels.providers.email import SmtpProvider  # noqa: PLC0415 - a provider's module loads only when it is configured
-
-        return SmtpProvider
-    from forewarn.channels.providers import http  # noqa: PLC0415 - a provider's module loads only when it is configured
-
-    factories: dict[str, Callable[..., Provider]] = {
-        "twilio": http.TwilioSmsProvider,
-        "telegram": http.TelegramProvider,
-        "viber": http.ViberProvider,
-        "webhook": http.WebhookProvider,
-    }
-    return factories[kind]
 
 
 def configured(channel: str) -> dict[str, Any]:
@@ -88,23 +87,44 @@ def build_provider(channel: str, config: Mapping[str, Any]) -> Provider:
         raise ImproperlyConfigured(f"{where}: a dict of settings with a 'provider'")
     if channel not in CHANNELS:
         raise ImproperlyConfigured(f"{where}: unknown channel; channels are {', '.join(CHANNELS)}")
-    kind = config.get("provider", "local")
-    if kind not in KINDS:
-        raise ImproperlyConfigured(f"{where}: unknown provider {kind!r}; providers are {', '.join(KINDS)}")
-    serves = KINDS[kind]
-    if serves is not None and channel not in serves:
-        raise ImproperlyConfigured(f"{where}: provider {kind!r} sends on {', '.join(serves)} only")
-    options = {name: value for name, value in config.items() if name != "provider"}
-    factory = _factory(kind)
+    name = config.get("provider", "local")
+    if name not in KINDS:
+        raise ImproperlyConfigured(f"{where}: unknown provider {name!r}; providers are {', '.join(KINDS)}")
+    kind = kind_of(name)
+    if kind.channels is not None and channel not in kind.channels:
+        raise ImproperlyConfigured(f"{where}: provider {name!r} sends on {', '.join(kind.channels)} only")
+    options = {option: value for option, value in config.items() if option != "provider"}
+    # Checked against what the module declares before anything is called: a misspelt or missing option
+    # is named as such.
+    wrong = _wrong_options(kind, options)
+    if wrong:
+        raise ImproperlyConfigured(f"{where} ({name}): {wrong}")
     try:
-        # Binding first names a misspelt or missing option without calling anything.
-        inspect.signature(factory).bind(channel=channel, **options)
-    except TypeError as exc:
-        raise ImproperlyConfigured(f"{where} ({kind}): {exc}") from exc
-    try:
-        return factory(channel=channel, **options)
+        return kind.factory(channel=channel, **options)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{where} ({kind}): {exc}") from exc
+        raise ImproperlyConfigured(f"{where} ({name}): {_without_secrets(str(exc), kind, options)}") from exc
+
+
+def _wrong_options(kind: ProviderKind, options: Mapping[str, Any]) -> str:
+    declared = [option.name for option in kind.options]
+    unknown = sorted(set(options) - set(declared))
+    missing = [option.name for option in kind.options if option.required and option.name not in options]
+    wrong = [f"unknown option {', '.join(unknown)}"] if unknown else []
+    if missing:
+        wrong.append(f"{', '.join(missing)} must be set")
+    if not wrong:
+        return ""
+    return f"{'; '.join(wrong)} (it takes {', '.join(declared) or 'no options'})"
+
+
+def _without_secrets(message: str, kind: ProviderKind, options: Mapping[str, Any]) -> str:
+    # The message is shown at start-up and logged: a provider's refusal must not repeat a secret. Only
+    # where it stands as a word of its own, so a short test token does not blank letters of other words.
+    for option in kind.options:
+        value = options.get(option.name)
+        if option.secret and isinstance(value, str) and value:
+            message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "***", message)
+    return message
 
 
 _lock = threading.Lock()
@@ -183,100 +203,19 @@ def close_provider(provider: Provider) -> None:
 def providers_from_env(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """``FOREWARN_PROVIDERS`` from environment variables; a channel with none set stays local.
 
-    - ``FOREWARN_SMTP_URL``: ``smtp://user:password@host:587?from=care@example.com`` (STARTTLS unless
-      ``starttls=false``; ``smtps://`` for TLS from the start; also ``from_name`` and ``timeout``).
-    - ``FOREWARN_SMS_ACCOUNT``, ``FOREWARN_SMS_TOKEN``, ``FOREWARN_SMS_FROM``; ``FOREWARN_SMS_URL`` for a
-      Twilio-compatible provider other than Twilio; ``FOREWARN_SMS_STATUS_CALLBACK`` for delivery receipts.
-    - ``FOREWARN_TELEGRAM_BOT_TOKEN``; ``FOREWARN_TELEGRAM_WEBHOOK_SECRET`` checks incoming updates.
-    - ``FOREWARN_VIBER_TOKEN``; ``FOREWARN_VIBER_SENDER_NAME`` (default "Forewarn").
-    - ``FOREWARN_WEBHOOK_URL`` with ``FOREWARN_WEBHOOK_SECRET``.
+    Each provider's module reads its own (its ``KIND.from_env``; the README's "Channels" lists them all),
+    in the table's order; two kinds whose variables configure one channel are a mistake. Only those
+    modules are imported: none needs Django's models.
     """
-    env = os.environ if environ is None else environ
-
-    def get(name: str) -> str:
-        return env.get(f"FOREWARN_{name}", "").strip()
-
-    def require(*names: str) -> None:
-        missing = [f"FOREWARN_{name}" for name in names if not get(name)]
-        if missing:
-            raise ImproperlyConfigured(f"{', '.join(missing)} must be set as well")
-
+    env = Environment(os.environ if environ is None else environ)
     providers: dict[str, dict[str, Any]] = {}
-    if get("SMTP_URL"):
-        providers["email"] = smtp_from_url(get("SMTP_URL"))
-    if get("SMS_ACCOUNT") or get("SMS_TOKEN") or get("SMS_FROM"):
-        require("SMS_ACCOUNT", "SMS_TOKEN", "SMS_FROM")
-        sms: dict[str, Any] = {
-            "provider": "twilio",
-            "account_sid": get("SMS_ACCOUNT"),
-            "auth_token": get("SMS_TOKEN"),
-            "from_number": get("SMS_FROM"),
-        }
-        if get("SMS_URL"):
-            sms["base_url"] = get("SMS_URL")
-        if get("SMS_STATUS_CALLBACK"):
-            sms["status_callback"] = get("SMS_STATUS_CALLBACK")
-        providers["sms"] = sms
-    if get("TELEGRAM_BOT_TOKEN"):
-        providers["telegram"] = {
-            "provider": "telegram",
-            "bot_token": get("TELEGRAM_BOT_TOKEN"),
-            "webhook_secret": get("TELEGRAM_WEBHOOK_SECRET"),
-        }
-    if get("VIBER_TOKEN"):
-        providers["viber"] = {
-            "provider": "viber",
-            "auth_token": get("VIBER_TOKEN"),
-            "sender_name": get("VIBER_SENDER_NAME") or "Forewarn",
-        }
-    if get("WEBHOOK_URL") or get("WEBHOOK_SECRET"):
-        require("WEBHOOK_URL", "WEBHOOK_SECRET")
-        providers["webhook"] = {
-            "provider": "webhook",
-            "url": get("WEBHOOK_URL"),
-            "secret": get("WEBHOOK_SECRET"),
-        }
+    for name, row in KINDS.items():
+        from_env = kind_of(name).from_env if row.reads_env else None
+        for channel, config in (from_env(env) if from_env is not None else {}).items():
+            if channel in providers:
+                first = providers[channel].get("provider")
+                raise ImproperlyConfigured(
+                    f"the environment configures {channel} twice (the {first} and the {name} variables)"
+                )
+            providers[channel] = config
     return providers
-
-
-def smtp_from_url(url: str) -> dict[str, Any]:
-    """SMTP settings from ``smtp[s]://user:password@host:port?from=...&starttls=true|false``."""
-    # The URL holds a password: messages name the part at fault, never the URL.
-    where = "FOREWARN_SMTP_URL"
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ImproperlyConfigured(f"{where} must start with smtp:// or smtps://")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{where} has a port that is not a number") from exc
-    if not parts.hostname:
-        raise ImproperlyConfigured(f"{where} names no host")
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = set(query) - {"from", "from_name", "starttls", "timeout"}
-    if unknown:
-        raise ImproperlyConfigured(f"{where}: unknown options {', '.join(sorted(unknown))}")
-    if not query.get("from"):
-        raise ImproperlyConfigured(f"{where} needs ?from=<the address messages come from>")
-    starttls = query.get("starttls", "true").strip().lower()
-    if starttls not in ("true", "false"):
-        raise ImproperlyConfigured(f"{where}: starttls is true or false")
-    config: dict[str, Any] = {
-        "provider": "smtp",
-        "host": parts.hostname,
-        "from_address": query["from"],
-        "security": "ssl" if parts.scheme == "smtps" else ("starttls" if starttls == "true" else "none"),
-    }
-    if port:
-        config["port"] = port
-    if parts.username:
-        config["username"] = unquote(parts.username)
-        config["password"] = unquote(parts.password or "")
-    if query.get("from_name"):
-        config["from_name"] = query["from_name"]
-    if query.get("timeout"):
-        try:
-            config["timeout"] = float(query["timeout"])
-        except ValueError as exc:
-            raise ImproperlyConfigured(f"{where}: timeout is a number of seconds") from exc
-    return config

@@ -2,7 +2,9 @@
 
 The demo and the tests use it for every channel. A message handed over again with the same idempotency
 key is not recorded twice: the first record's ``attempts`` goes up and the answer repeats its id with
-``duplicate=True``, which is what a provider that honours idempotency keys does.
+``duplicate=True``, which is what a provider that honours idempotency keys does. It takes no options,
+reads no environment and hears no callbacks; its module needs the models, so the registry loads it only
+when a channel uses it (settings.py reads the environment before the models exist).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 from django.db import transaction
 from django.db.models import F
 
-from forewarn.channels.base import Outbound, SendResult
+from forewarn.channels.base import Outbound, ProviderKind, SendResult
 from forewarn.channels.models import LocalDelivery
 from forewarn.core import clock
 
@@ -50,3 +52,7 @@ class LocalProvider:
         return SendResult(
             provider=self.name, provider_message_id=delivery.provider_message_id, duplicate=not created
         )
+
+
+# Any channel: a channel with no provider configured is recorded here.
+KIND = ProviderKind(name="local", channels=None, factory=LocalProvider)

@@ -1,5 +1,6 @@
 """Real servers on 127.0.0.1 for the adapters to talk to: an HTTP API that records every request and
-answers what the test tells it to, and an SMTP server (aiosmtpd) that keeps what it receives."""
+answers what the test tells it to, and an SMTP server (aiosmtpd) that keeps what it receives; and the
+message the HTTP providers' tests send."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from forewarn.channels.base import Outbound
 from forewarn.channels.registry import reset_providers
 
 
@@ -27,6 +29,21 @@ def _fresh_providers() -> Iterator[None]:
     reset_providers()
     yield
     reset_providers()
+
+
+TEXT = "Марія, ваша посилка №1042 приїде в четвер. Відповідайте СТОП, щоб не отримувати повідомлень."
+
+
+def outbound(channel: str, address: str, **changes: Any) -> Outbound:
+    fields: dict[str, Any] = {
+        "idempotency_key": f"outbox:1042:{channel}",
+        "channel": channel,
+        "address": address,
+        "body": TEXT,
+        "language": "uk",
+    }
+    fields.update(changes)
+    return Outbound(**fields)
 
 
 @dataclass

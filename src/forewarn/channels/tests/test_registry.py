@@ -1,11 +1,15 @@
-"""Which provider sends on which channel: the local default, settings, the environment, and their mistakes."""
+"""Which provider sends on which channel: the local default, settings, the environment, and their mistakes;
+and the table of kinds, each row held to what its module says of itself."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,18 +18,22 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from forewarn.channels.base import FailureCode, Outbound, PermanentError, SendResult
+from forewarn.channels.callbacks import CallbackEvent, SignatureInvalid, parse_callback
 from forewarn.channels.models import LocalDelivery
-from forewarn.channels.providers.email import SmtpProvider
-from forewarn.channels.providers.http import (
-    TelegramProvider,
-    TwilioSmsProvider,
-    ViberProvider,
-    WebhookProvider,
-)
 from forewarn.channels.providers.local import LocalProvider
+from forewarn.channels.providers.smtp import SmtpProvider
+from forewarn.channels.providers.telegram import TelegramProvider
+from forewarn.channels.providers.twilio import TwilioSmsProvider
+from forewarn.channels.providers.viber import ViberProvider
+from forewarn.channels.providers.webhook import WebhookProvider
 from forewarn.channels.registry import (
     CHANNELS,
+    KINDS,
     UnknownChannel,
+    build_provider,
+    close_provider,
+    configured,
+    kind_of,
     provider_for,
     providers_from_env,
     reset_providers,
@@ -163,24 +171,24 @@ def test_a_substitute_answers_for_a_channel_only_within_its_block(settings: Any)
 
 # --- From the environment ---------------------------------------------------------------------------------
 
+EVERY_VARIABLE = {
+    "FOREWARN_SMTP_URL": "smtp://care%40example.com:p%40ss%3Aword@mail.example.com:2525"
+    "?from=care@example.com&from_name=Турбота&timeout=20",
+    "FOREWARN_SMS_URL": "https://sms-gateway.example",
+    "FOREWARN_SMS_ACCOUNT": "AC1",
+    "FOREWARN_SMS_TOKEN": "sms-token",
+    "FOREWARN_SMS_FROM": "+15005550006",
+    "FOREWARN_SMS_STATUS_CALLBACK": "https://care.example/callbacks/twilio",
+    "FOREWARN_TELEGRAM_BOT_TOKEN": "1:A",
+    "FOREWARN_TELEGRAM_WEBHOOK_SECRET": "tg-secret",
+    "FOREWARN_VIBER_TOKEN": "viber-token",
+    "FOREWARN_WEBHOOK_URL": "https://gateway.example/in",
+    "FOREWARN_WEBHOOK_SECRET": "hook-secret",
+}
+
 
 def test_every_channel_can_be_set_from_the_environment() -> None:
-    providers = providers_from_env(
-        {
-            "FOREWARN_SMTP_URL": "smtp://care%40example.com:p%40ss%3Aword@mail.example.com:2525"
-            "?from=care@example.com&from_name=Турбота&timeout=20",
-            "FOREWARN_SMS_URL": "https://sms-gateway.example",
-            "FOREWARN_SMS_ACCOUNT": "AC1",
-            "FOREWARN_SMS_TOKEN": "sms-token",
-            "FOREWARN_SMS_FROM": "+15005550006",
-            "FOREWARN_SMS_STATUS_CALLBACK": "https://care.example/callbacks/twilio",
-            "FOREWARN_TELEGRAM_BOT_TOKEN": "1:A",
-            "FOREWARN_TELEGRAM_WEBHOOK_SECRET": "tg-secret",
-            "FOREWARN_VIBER_TOKEN": "viber-token",
-            "FOREWARN_WEBHOOK_URL": "https://gateway.example/in",
-            "FOREWARN_WEBHOOK_SECRET": "hook-secret",
-        }
-    )
+    providers = providers_from_env(EVERY_VARIABLE)
     assert providers == {
         "email": {
             "provider": "smtp",
@@ -232,42 +240,6 @@ def test_no_environment_leaves_every_channel_local() -> None:
     assert providers_from_env({}) == {}
 
 
-@pytest.mark.parametrize(
-    ("url", "security", "port"),
-    [
-        ("smtp://relay.internal?from=a@example.com&starttls=false", "none", None),
-        ("smtp://relay.internal:25?from=a@example.com&starttls=FALSE", "none", 25),
-        ("smtp://relay.internal?from=a@example.com", "starttls", None),
-        ("smtps://relay.internal?from=a@example.com", "ssl", None),
-    ],
-)
-def test_the_smtp_url_chooses_the_encryption(url: str, security: str, port: int | None) -> None:
-    email = providers_from_env({"FOREWARN_SMTP_URL": url})["email"]
-    assert email["security"] == security
-    assert email.get("port") == port
-    assert "username" not in email
-
-
-@pytest.mark.parametrize(
-    ("env", "named"),
-    [
-        ({"FOREWARN_SMTP_URL": "http://mail.example.com?from=a@example.com"}, "smtp://"),
-        ({"FOREWARN_SMTP_URL": "smtp://mail.example.com"}, "from="),
-        ({"FOREWARN_SMTP_URL": "smtp://u:secret-pw@mail.example.com:x?from=a@b.c"}, "port"),
-        ({"FOREWARN_SMTP_URL": "smtp://mail.example.com?from=a@b.c&tls=yes"}, "tls"),
-        ({"FOREWARN_SMTP_URL": "smtp://mail.example.com?from=a@b.c&starttls=maybe"}, "starttls"),
-        ({"FOREWARN_SMS_ACCOUNT": "AC1"}, "FOREWARN_SMS_TOKEN, FOREWARN_SMS_FROM"),
-        ({"FOREWARN_WEBHOOK_URL": "https://gateway.example/in"}, "FOREWARN_WEBHOOK_SECRET"),
-    ],
-)
-def test_incomplete_environment_settings_are_named_without_their_secrets(
-    env: dict[str, str], named: str
-) -> None:
-    with pytest.raises(ImproperlyConfigured, match=named) as wrong:
-        providers_from_env(env)
-    assert "secret-pw" not in str(wrong.value)
-
-
 def test_settings_py_can_read_the_environment_before_django_is_set_up() -> None:
     code = (
         "import json, sys; from forewarn.channels.registry import providers_from_env;"
@@ -288,3 +260,116 @@ def test_settings_py_can_read_the_environment_before_django_is_set_up() -> None:
         "viber": {"provider": "viber", "auth_token": "viber-token", "sender_name": "Forewarn"}
     }
     assert "forewarn.channels.models" not in modules
+    assert "forewarn.channels.providers.local" not in modules
+
+
+# --- The table of kinds -------------------------------------------------------------------------------------
+
+# A value each required option can take; any other is its name and "-value".
+SAMPLES = {"from_address": "care@example.com"}
+SERVED = [(name, channel) for name in KINDS for channel in kind_of(name).channels or CHANNELS]
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_every_row_names_a_module_that_describes_that_kind(name: str) -> None:
+    kind = kind_of(name)
+    assert kind.name == name
+    # settings.py imports the modules that read the environment before the models exist.
+    assert (kind.from_env is not None) == KINDS[name].reads_env
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_every_row_s_channels_are_channels_forewarn_sends_on(name: str) -> None:
+    channels = kind_of(name).channels
+    assert channels is None or (channels and set(channels) <= set(CHANNELS))
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_every_row_declares_exactly_the_options_its_provider_takes(name: str) -> None:
+    kind = kind_of(name)
+    keywords = {
+        parameter.name: parameter.default is inspect.Parameter.empty
+        for parameter in inspect.signature(kind.factory).parameters.values()
+        if parameter.name != "channel"
+    }
+    declared = {option.name: option.required for option in kind.options}
+    assert len(declared) == len(kind.options), "an option is declared twice"
+    assert declared == keywords
+
+
+@pytest.mark.parametrize(("name", "channel"), SERVED, ids=[f"{name}-{channel}" for name, channel in SERVED])
+def test_every_kind_is_built_from_its_settings_on_every_channel_it_serves(
+    settings: Any, name: str, channel: str
+) -> None:
+    kind = kind_of(name)
+    required = {
+        option.name: SAMPLES.get(option.name, f"{option.name}-value")
+        for option in kind.options
+        if option.required
+    }
+    settings.FOREWARN_PROVIDERS = {channel: {"provider": name, **required}}
+
+    provider = provider_for(channel)
+
+    assert configured(channel) == {"provider": name, **required}
+    assert type(provider) is kind.factory
+    assert (provider.name, provider.channel) == (name, channel)
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_parse_callback_hands_a_kind_s_callbacks_to_its_module(monkeypatch: Any, name: str) -> None:
+    kind = kind_of(name)
+    heard: list[tuple[str, dict[str, str], bytes]] = []
+
+    def parser(url: str, headers: dict[str, str], body: bytes) -> list[CallbackEvent]:
+        heard.append((url, headers, body))
+        return []
+
+    if kind.parse_callback is None:
+        with pytest.raises(SignatureInvalid, match="no callbacks are expected"):
+            parse_callback(name, url="https://care.example/cb", headers={}, body=b"{}")
+        return
+    monkeypatch.setattr(
+        importlib.import_module(KINDS[name].module), "KIND", replace(kind, parse_callback=parser)
+    )
+
+    assert parse_callback(name, url="https://care.example/cb", headers={"X-Sign": "s"}, body=b"{}") == []
+    assert heard == [("https://care.example/cb", {"x-sign": "s"}, b"{}")]
+
+
+def test_the_environment_names_only_kinds_in_the_table_on_channels_they_serve() -> None:
+    providers = providers_from_env(EVERY_VARIABLE)
+
+    assert providers, "every variable set configures something"
+    for channel, config in providers.items():
+        kind = kind_of(config["provider"])
+        assert channel in (kind.channels or CHANNELS)
+        close_provider(build_provider(channel, config))
+
+
+def test_two_kinds_may_not_configure_one_channel_from_the_environment(monkeypatch: Any) -> None:
+    module = importlib.import_module(KINDS["webhook"].module)
+    as_sms = {"sms": {"provider": "webhook", "url": "https://gateway.example/sms", "secret": "s"}}
+    monkeypatch.setattr(module, "KIND", replace(module.KIND, from_env=lambda env: as_sms))
+
+    assert providers_from_env({}) == as_sms
+    with pytest.raises(ImproperlyConfigured) as twice:
+        providers_from_env(EVERY_VARIABLE)
+    assert str(twice.value) == "the environment configures sms twice (the twilio and the webhook variables)"
+
+
+def test_a_settings_mistake_never_repeats_a_secret(settings: Any, monkeypatch: Any) -> None:
+    def refusing(**options: Any) -> Any:
+        raise ValueError(f"the secret {options['secret']} cannot be used at {options['url']}")
+
+    module = importlib.import_module(KINDS["webhook"].module)
+    monkeypatch.setattr(module, "KIND", replace(module.KIND, factory=refusing))
+    url = "https://gateway.example/in"
+    settings.FOREWARN_PROVIDERS = {"webhook": {"provider": "webhook", "url": url, "secret": "s3cr3t-value"}}
+
+    with pytest.raises(ImproperlyConfigured) as wrong:
+        provider_for("webhook")
+
+    assert (
+        str(wrong.value) == f"FOREWARN_PROVIDERS['webhook'] (webhook): the secret *** cannot be used at {url}"
+    )

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from forewarn.channels.callbacks import twilio_signature
+from forewarn.channels.providers.twilio import twilio_signature
 from forewarn.channels.registry import reset_providers
 from forewarn.customers.models import Customer
 from forewarn.engage.models import Event, Message, MessageStatus

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 
 from forewarn.accounts.models import User
-from forewarn.channels.callbacks import twilio_signature
+from forewarn.channels.providers.twilio import twilio_signature
 from forewarn.channels.registry import reset_providers
 from forewarn.core import clock
 from forewarn.customers.models import Customer

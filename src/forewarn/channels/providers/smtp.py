@@ -1,8 +1,10 @@
-"""Email over SMTP: one MIME message per outbound message, and SMTP answers sorted into retry or not.
+"""Email over SMTP: one MIME message per outbound message, SMTP answers sorted into retry or not, and its
+settings (``FOREWARN_SMTP_URL``).
 
 SMTP has no idempotency key, so the key becomes the ``Message-ID``: a receiving system that sees the same
 id twice can drop the copy, and a customer's reply names it in ``In-Reply-To``, which threads the reply
-to what we sent (:func:`message_id_for`).
+to what we sent (:func:`message_id_for`). Email that comes in (MIME parsing, the SMTP receiver, IMAP
+polling) is ``channels.email``, ``channels.smtp`` and ``channels.imap``: it has no provider behind it.
 """
 
 from __future__ import annotations
@@ -12,10 +14,24 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from forewarn.channels.base import FailureCode, Outbound, PermanentError, SendResult, TransientError
+from django.core.exceptions import ImproperlyConfigured
+
+from forewarn.channels.base import (
+    Environment,
+    FailureCode,
+    Option,
+    Outbound,
+    PermanentError,
+    ProviderKind,
+    SendResult,
+    TransientError,
+)
 from forewarn.core import clock
+
+NAME = "smtp"
 
 Security = Literal["starttls", "ssl", "none"]
 DEFAULT_PORTS: dict[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
@@ -32,7 +48,7 @@ def message_id_for(idempotency_key: str, domain: str) -> str:
 
 
 class SmtpProvider:
-    name = "smtp"
+    name = NAME
 
     def __init__(
         self,
@@ -163,3 +179,75 @@ def _classified(code: int, reply: bytes | str, *, refused_recipient: bool = Fals
     if refused_recipient:
         return PermanentError(detail, code=FailureCode.ADDRESS_INVALID)
     return PermanentError(detail, code=FailureCode.PROVIDER_REJECTED)
+
+
+# --- Settings -----------------------------------------------------------------------------------------------
+
+
+def from_env(env: Environment) -> dict[str, dict[str, Any]]:
+    """The email channel from ``FOREWARN_SMTP_URL``: ``smtp://user:password@host:587?from=care@example.com``
+    (STARTTLS unless ``starttls=false``; ``smtps://`` for TLS from the start; also ``from_name`` and
+    ``timeout``)."""
+    url = env.get("SMTP_URL")
+    return {"email": smtp_from_url(url)} if url else {}
+
+
+def smtp_from_url(url: str) -> dict[str, Any]:
+    """SMTP settings from ``smtp[s]://user:password@host:port?from=...&starttls=true|false``."""
+    # The URL holds a password: messages name the part at fault, never the URL.
+    where = "FOREWARN_SMTP_URL"
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ImproperlyConfigured(f"{where} must start with smtp:// or smtps://")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{where} has a port that is not a number") from exc
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"{where} names no host")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = set(query) - {"from", "from_name", "starttls", "timeout"}
+    if unknown:
+        raise ImproperlyConfigured(f"{where}: unknown options {', '.join(sorted(unknown))}")
+    if not query.get("from"):
+        raise ImproperlyConfigured(f"{where} needs ?from=<the address messages come from>")
+    starttls = query.get("starttls", "true").strip().lower()
+    if starttls not in ("true", "false"):
+        raise ImproperlyConfigured(f"{where}: starttls is true or false")
+    config: dict[str, Any] = {
+        "provider": NAME,
+        "host": parts.hostname,
+        "from_address": query["from"],
+        "security": "ssl" if parts.scheme == "smtps" else ("starttls" if starttls == "true" else "none"),
+    }
+    if port:
+        config["port"] = port
+    if parts.username:
+        config["username"] = unquote(parts.username)
+        config["password"] = unquote(parts.password or "")
+    if query.get("from_name"):
+        config["from_name"] = query["from_name"]
+    if query.get("timeout"):
+        try:
+            config["timeout"] = float(query["timeout"])
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{where}: timeout is a number of seconds") from exc
+    return config
+
+
+KIND = ProviderKind(
+    name=NAME,
+    channels=("email",),
+    factory=SmtpProvider,
+    options=(
+        Option("host", required=True),
+        Option("from_address", required=True),
+        Option("port"),
+        Option("username"),
+        Option("password", secret=True),
+        Option("security"),
+        Option("from_name"),
+        Option("timeout"),
+    ),
+    from_env=from_env,
+)

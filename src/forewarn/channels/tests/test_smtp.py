@@ -1,5 +1,5 @@
-"""Email through a real SMTP server on 127.0.0.1: the message as a mail client reads it, and how refusals
-are sorted into "retry" and "never"."""
+"""Email through a real SMTP server on 127.0.0.1: the message as a mail client reads it, how refusals are
+sorted into "retry" and "never", and the settings read from ``FOREWARN_SMTP_URL``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from forewarn.channels.base import FailureCode, Outbound, PermanentError, TransientError
-from forewarn.channels.providers.email import SmtpProvider, message_id_for
+from forewarn.channels.providers.smtp import SmtpProvider, message_id_for
+from forewarn.channels.registry import providers_from_env
 from forewarn.channels.tests.conftest import SmtpServer
 from forewarn.core import clock
 
@@ -201,3 +203,38 @@ def test_settings_that_cannot_work_are_refused_when_the_provider_is_made() -> No
         SmtpProvider(host="mail.example.com", from_address="care")
     assert SmtpProvider(host="h", from_address="a@b.example", security="ssl").port == 465
     assert SmtpProvider(host="h", from_address="a@b.example").port == 587
+
+
+# --- From the environment ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "security", "port"),
+    [
+        ("smtp://relay.internal?from=a@example.com&starttls=false", "none", None),
+        ("smtp://relay.internal:25?from=a@example.com&starttls=FALSE", "none", 25),
+        ("smtp://relay.internal?from=a@example.com", "starttls", None),
+        ("smtps://relay.internal?from=a@example.com", "ssl", None),
+    ],
+)
+def test_the_smtp_url_chooses_the_encryption(url: str, security: str, port: int | None) -> None:
+    email = providers_from_env({"FOREWARN_SMTP_URL": url})["email"]
+    assert email["security"] == security
+    assert email.get("port") == port
+    assert "username" not in email
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("http://mail.example.com?from=a@example.com", "smtp://"),
+        ("smtp://mail.example.com", "from="),
+        ("smtp://u:secret-pw@mail.example.com:x?from=a@b.c", "port"),
+        ("smtp://mail.example.com?from=a@b.c&tls=yes", "tls"),
+        ("smtp://mail.example.com?from=a@b.c&starttls=maybe", "starttls"),
+    ],
+)
+def test_incomplete_environment_settings_are_named_without_their_secrets(url: str, named: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match=named) as wrong:
+        providers_from_env({"FOREWARN_SMTP_URL": url})
+    assert "secret-pw" not in str(wrong.value)
