@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.accounts.roles import Perm
-from forewarn.core import clock
+from forewarn.core import clock, morphology
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from forewarn.customers.services.profiles import search_customers
 from forewarn.engage.models import Incident, Message, MessageStatus
 from forewarn.engage.services.words import ANSWER_KIND
 from forewarn.inbox.models import Attachment, Entry, Priority, Ticket, TicketEvent, TicketStatus
@@ -36,6 +37,10 @@ SEARCH_LIMIT = 200
 # it expects this few matches in all; otherwise they wait for "search older conversations too" (ADR 0016).
 RECENT_ENTRIES = 50_000
 OLDER_BUDGET = 400
+# At most this many customers whose name, phone or e-mail a search matches bring their tickets along.
+CUSTOMER_MATCHES = 50
+TICKET_NUMBER = re.compile(r"^#?(\d{1,9})$")
+WORD = re.compile(r"\w+")
 SAID = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.QUEUED)
 
 
@@ -101,8 +106,59 @@ def find_tickets(actor: Actor, f: TicketFilters) -> Found:
             or not actor.may(Perm.TICKETS_VIEW_ALL)
         )
         search = search_entries(f.q, within=rows if narrowed else None, deep=f.deep)
-        rows = rows.filter(pk__in=search.ticket_ids)
+        rows = rows.filter(pk__in=[*search.ticket_ids, *_matches_beside_words(actor, f.q, rows)])
     return Found(rows.order_by("-updated_at", "-id"), search)
+
+
+def _matches_beside_words(actor: Actor, q: str, within: QuerySet[Ticket]) -> list[int]:
+    """The tickets of ``within`` a search finds beside what was written in them: by number (``#123`` or
+    ``123``), by subject (the words in their forms, as in entries) and by customer (a name in any script,
+    a phone in any format, an e-mail: as the customer search finds them), at most ``SEARCH_LIMIT`` each,
+    the most recently active."""
+    found = _subject_matches(q, within)
+    number = TICKET_NUMBER.match(q.strip())
+    if number:
+        found += within.filter(pk=int(number.group(1))).values_list("pk", flat=True)
+    if actor.may(Perm.CUSTOMERS_VIEW):
+        people = list(
+            search_customers(actor=actor, q=q).order_by().values_list("pk", flat=True)[:CUSTOMER_MATCHES]
+        )
+        if people:
+            theirs = within.filter(customer_id__in=people).order_by("-updated_at")
+            found += theirs.values_list("pk", flat=True)[:SEARCH_LIMIT]
+    return found
+
+
+def _subject_matches(q: str, within: QuerySet[Ticket]) -> list[int]:
+    terms = morphology.terms(q)
+    if not terms:
+        return []
+    if connection.vendor != "postgresql":
+        rows = within
+        for term in terms:
+            rows = rows.filter(subject__iregex=_pattern(term))
+    else:
+        # inbox_ticket.subject_search (migration 0009): the subject's words, as entries keep theirs.
+        matches = RawSQL(
+            "inbox_ticket.subject_search @@ to_tsquery('simple', %s)", [_tsquery(terms)], BooleanField()
+        )
+        rows = within.alias(subject_matches=matches).filter(subject_matches=True)
+    return list(rows.order_by("-updated_at").values_list("pk", flat=True)[:SEARCH_LIMIT])
+
+
+def _tsquery(terms: list[morphology.Term]) -> str:
+    """Every term, in any of its forms (or as its prefix): ``('рахунок' | 'рахунку') & 'інтер':*``."""
+    parts = []
+    for term in terms:
+        options = [f"'{p}':*" for p in term.prefixes if WORD.fullmatch(p)]
+        options += [f"'{form}'" for form in term.forms if WORD.fullmatch(form)]
+        parts.append("(" + " | ".join(options or [f"'{term.word}'"]) + ")")
+    return " & ".join(parts)
+
+
+def _pattern(term: morphology.Term) -> str:
+    """The term as a case-insensitive pattern (SQLite): any of its forms or prefixes, within a word."""
+    return "(" + "|".join(re.escape(o) for o in term.options or (term.word,)) + ")"
 
 
 def _in_view(rows: QuerySet[Ticket], actor: Actor, view: str) -> QuerySet[Ticket]:
@@ -167,18 +223,18 @@ def search_entries(q: str, within: QuerySet[Ticket] | None = None, *, deep: bool
     word fills the page here); then, only if the index expects at most ``OLDER_BUDGET`` matches in all
     (or ``deep``), the older entries through the index alone. On SQLite the match is case-insensitive
     through Python's ``re`` (SQLite's own LIKE folds only ASCII letters) and reads everything."""
-    words = [w for w in re.findall(r"\w+", q.lower()) if w][:8]
-    if not words:
+    terms = morphology.terms(q)
+    if not terms:
         return Matches([])
     entries = Entry.objects.all()
     if within is not None:
         entries = entries.filter(ticket_id__in=within.order_by().values("pk"))
     if connection.vendor != "postgresql":
-        for word in words:
-            entries = entries.filter(text__iregex=re.escape(word))
+        for term in terms:
+            entries = entries.filter(text__iregex=_pattern(term))
         found = list(entries.order_by("-created_at").values_list("ticket_id", flat=True)[: SEARCH_LIMIT + 1])
         return Matches(_distinct(found[:SEARCH_LIMIT]), capped=len(found) > SEARCH_LIMIT)
-    query = " & ".join([*(f"'{w}'" for w in words[:-1]), f"'{words[-1]}':*"])
+    query = _tsquery(terms)
     matches = RawSQL("inbox_entry.search @@ to_tsquery('simple', %s)", [query], output_field=BooleanField())
     # Where the newest entries end: read from the (created_at) index alone, a few milliseconds.
     boundary = Entry.objects.order_by("-created_at").values_list("created_at", flat=True)

@@ -285,12 +285,13 @@ def test_search_finds_recent_and_old_conversations_newest_first(olena: User, mar
 
 
 def _meter_tickets(count: int) -> list[Ticket]:
-    """``count`` tickets about a meter, an hour apart, the oldest first."""
+    """``count`` tickets about a meter, an hour apart, the oldest first; the word is in what was written
+    only, not in the subject, so what the search finds is what it read in the entries."""
     made = []
     for n in range(count):
         with clock.frozen_at(clock.now() - timedelta(hours=count - n)):
             made.append(
-                receive_email(mail(f"Лічильник номер {n}", subject=f"Лічильник {n}").as_bytes()).ticket_id
+                receive_email(mail(f"Лічильник номер {n}", subject=f"Питання {n}").as_bytes()).ticket_id
             )
     return list(Ticket.objects.filter(pk__in=made).order_by("created_at"))
 
