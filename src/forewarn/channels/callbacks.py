@@ -24,6 +24,7 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from forewarn.channels.inbound import Sender
 from forewarn.channels.registry import KINDS, kind_of, providers_named
 
 # A message that is one of these words and nothing else withdraws consent on the channel it came from.
@@ -66,11 +67,12 @@ class CallbackEvent:
     in_reply_to: str = ""
     # A failed receipt: why, as the provider put it (Twilio's ErrorCode, Viber's description).
     reason: str = ""
-    # Who wrote, as the provider names them: a name and a language code for a new profile, and a
-    # second handle a profile may hold instead of the address (a Telegram user name, "@name").
-    name: str = ""
-    language: str = ""
-    username: str = ""
+    # A reply or an opt-out: every identity the provider gives of who wrote, as (identity kind, value),
+    # the most specific first (a Telegram user id, then their "@name"; a Viber user id; a phone number as
+    # the provider writes it). The customer is found by any of them.
+    identities: tuple[tuple[str, str], ...] = ()
+    # And what it says of them besides (name, language, country), for the profile of someone new.
+    sender: Sender = field(default_factory=Sender)
 
 
 class CallbackError(Exception):

@@ -31,6 +31,7 @@ from forewarn.channels.callbacks import (
     same_signature,
     signing_secrets,
 )
+from forewarn.channels.inbound import Sender
 from forewarn.channels.providers.http import HttpProvider, json_object
 
 NAME = "twilio"
@@ -185,6 +186,9 @@ def parse_callback(url: str, headers: dict[str, str], body: bytes) -> list[Callb
             address=form["From"],
             text=text,
             raw=form,
+            # The number as the provider writes it (E.164 from Twilio, digits alone from some others).
+            identities=(("phone", form["From"]),),
+            sender=Sender(country=form.get("FromCountry", "")),
         )
     ]
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from forewarn.channels.base import FailureCode, PermanentError, TransientError
 from forewarn.channels.callbacks import CallbackEvent, MalformedCallback, SignatureInvalid, parse_callback
+from forewarn.channels.inbound import Sender
 from forewarn.channels.providers.twilio import TwilioSmsProvider, twilio_signature
 from forewarn.channels.registry import providers_from_env
 from forewarn.channels.tests.conftest import TEXT, FakeApi, outbound
@@ -185,6 +186,13 @@ def test_twilio_an_incoming_message_is_a_reply() -> None:
         "Дякую, чекатиму в четвер",
         "SM77aa",
     )
+    assert event.identities == (("phone", "+380671234567"),)
+
+
+def test_twilio_an_incoming_message_says_the_sender_s_country() -> None:
+    headers, body = twilio_post({**INBOUND, "FromCountry": "UA"})
+    (event,) = parse_callback("twilio", url=TWILIO_URL, headers=headers, body=body)
+    assert event.sender == Sender(country="UA")
 
 
 @pytest.mark.parametrize("changes", [{"Body": "  Стоп "}, {"Body": "End", "OptOutType": "STOP"}])
