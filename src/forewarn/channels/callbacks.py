@@ -25,7 +25,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from forewarn.channels.inbound import Sender
-from forewarn.channels.registry import KINDS, kind_of, providers_named
+from forewarn.channels.registry import KINDS, kind_of, providers_hearing
 
 # A message that is one of these words and nothing else withdraws consent on the channel it came from.
 OPT_OUT_WORDS = frozenset(
@@ -110,10 +110,11 @@ def parse_callback(
 
 def signing_secrets(kind: str, attribute: str) -> list[tuple[str, str]]:
     """(channel, secret) for every configured provider of this kind that has the secret set: the
-    provider's ``attribute`` (its auth token, webhook secret) is what its callbacks are signed with."""
+    provider's ``attribute`` (its auth token, webhook secret) is what its callbacks are signed with. A
+    demo channel that hears this kind's callbacks (``providers/demo.py``) keeps its secret as ``secret``."""
     found = []
-    for configured in providers_named(kind):
-        secret = getattr(configured, attribute, "")
+    for configured in providers_hearing(kind):
+        secret = getattr(configured, attribute if configured.name == kind else "secret", "")
         if secret:
             found.append((configured.channel, secret))
     if not found:

@@ -210,6 +210,15 @@ def test_twilio_a_url_with_or_without_its_default_port_is_the_same_url() -> None
     assert parse_callback("twilio", url=with_port, headers=headers, body=body)[0].status == "delivered"
 
 
+def test_twilio_behind_a_proxy_that_ends_tls_the_https_url_twilio_called_is_accepted() -> None:
+    headers, body = twilio_post(STATUS)  # signed over https://care.example/...
+    seen = "http://care.example/callbacks/twilio?channel=sms"
+    assert parse_callback("twilio", url=seen, headers=headers, body=body)[0].status == "delivered"
+    headers, body = twilio_post(STATUS, signed_url=seen)
+    with pytest.raises(SignatureInvalid):  # and not the other way round: an https request is what it says
+        parse_callback("twilio", url=TWILIO_URL, headers=headers, body=body)
+
+
 def test_twilio_headers_may_come_in_any_case() -> None:
     headers, body = twilio_post(STATUS)
     lowered = {name.lower(): value for name, value in headers.items()}
