@@ -9,6 +9,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_CUSTOMERS ?= 3000
+# The demo's SMS, Telegram and Viber, which hear callbacks signed with published secrets (docs/callbacks.md);
+# `make run` only, never a default. DEMO_CHANNELS=off make run leaves them out.
+DEMO_CHANNELS ?= on
 # PostgreSQL for the second test pass; the test runner creates its own test_* database there.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/forewarn
 PYTEST_ARGS ?=
@@ -36,7 +39,8 @@ run: install
 	$(BIN)/forewarn migrate
 	$(BIN)/forewarn demo-data --if-empty --customers $(DEMO_CUSTOMERS)
 	@echo "Open http://$(HOST):$(PORT) and sign in with one of the accounts above (they are kept in var/demo-credentials.txt)."
-	$(BIN)/forewarn serve --host $(HOST) --port $(PORT)
+	@echo "Write to the demo as a customer: http://$(HOST):$(PORT)/engage/messages/simulate/, or curl as in docs/callbacks.md."
+	FOREWARN_DEMO_CHANNELS=$(DEMO_CHANNELS) $(BIN)/forewarn serve --host $(HOST) --port $(PORT)
 
 # The rules of docs/architecture.md as checks: ruff (with every noqa's reason), mypy, the layers
 # (lint-imports, contracts in pyproject.toml) and the project's own rules (scripts/check_rules.py).

@@ -24,7 +24,8 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from forewarn.channels.registry import KINDS, kind_of, providers_named
+from forewarn.channels.inbound import Sender
+from forewarn.channels.registry import KINDS, kind_of, providers_hearing
 
 # A message that is one of these words and nothing else withdraws consent on the channel it came from.
 OPT_OUT_WORDS = frozenset(
@@ -66,11 +67,12 @@ class CallbackEvent:
     in_reply_to: str = ""
     # A failed receipt: why, as the provider put it (Twilio's ErrorCode, Viber's description).
     reason: str = ""
-    # Who wrote, as the provider names them: a name and a language code for a new profile, and a
-    # second handle a profile may hold instead of the address (a Telegram user name, "@name").
-    name: str = ""
-    language: str = ""
-    username: str = ""
+    # A reply or an opt-out: every identity the provider gives of who wrote, as (identity kind, value),
+    # the most specific first (a Telegram user id, then their "@name"; a Viber user id; a phone number as
+    # the provider writes it). The customer is found by any of them.
+    identities: tuple[tuple[str, str], ...] = ()
+    # And what it says of them besides (name, language, country), for the profile of someone new.
+    sender: Sender = field(default_factory=Sender)
 
 
 class CallbackError(Exception):
@@ -108,10 +110,11 @@ def parse_callback(
 
 def signing_secrets(kind: str, attribute: str) -> list[tuple[str, str]]:
     """(channel, secret) for every configured provider of this kind that has the secret set: the
-    provider's ``attribute`` (its auth token, webhook secret) is what its callbacks are signed with."""
+    provider's ``attribute`` (its auth token, webhook secret) is what its callbacks are signed with. A
+    demo channel that hears this kind's callbacks (``providers/demo.py``) keeps its secret as ``secret``."""
     found = []
-    for configured in providers_named(kind):
-        secret = getattr(configured, attribute, "")
+    for configured in providers_hearing(kind):
+        secret = getattr(configured, attribute if configured.name == kind else "secret", "")
         if secret:
             found.append((configured.channel, secret))
     if not found:

@@ -1,4 +1,5 @@
-"""``manage check`` (and ``migrate``) report wrong provider settings at start-up, not at the first send."""
+"""``manage check`` (and ``migrate``) report wrong provider settings at start-up, not at the first send, and
+warn while the demo's channels, which anyone can write to, are on."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from forewarn.channels.registry import build_provider, close_provider
+from forewarn.channels.registry import DEMO, build_provider, close_provider
 
 
 def check_providers(**_kwargs: Any) -> list[checks.CheckMessage]:
@@ -24,4 +25,18 @@ def check_providers(**_kwargs: Any) -> list[checks.CheckMessage]:
             continue
         # Built only to be checked: let go of its connections at once.
         close_provider(provider)
+    demo = sorted(channel for channel, config in providers.items() if _kind(config) == DEMO)
+    if demo:
+        errors.append(
+            checks.Warning(
+                f"the demo's channels are on ({', '.join(demo)}): they hear callbacks signed with the secrets"
+                " published in docs/callbacks.md, so anyone can write as any customer",
+                hint="Never in production: unset FOREWARN_DEMO_CHANNELS and configure the real providers.",
+                id="channels.W001",
+            )
+        )
     return errors
+
+
+def _kind(config: Any) -> Any:
+    return config.get("provider") if isinstance(config, dict) else None

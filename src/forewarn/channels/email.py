@@ -25,7 +25,7 @@ from typing import Any
 import nh3
 from django.conf import settings
 
-from forewarn.channels.inbound import Inbound, InboundFile
+from forewarn.channels.inbound import Inbound, InboundFile, Sender
 
 MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
 AUTO_SUBJECT_RE = re.compile(
@@ -129,7 +129,7 @@ def parse_email(raw: bytes, *, provider: str, received_at: datetime) -> Inbound 
         provider=provider,
         provider_message_id=ids[0] if ids else f"<sha256:{hashlib.sha256(raw).hexdigest()}>",
         identities=(("email", address),),
-        name=display,
+        sender=Sender.named(display),
         subject=_header(message, "Subject")[:300],
         text=text,
         html=safe_html,

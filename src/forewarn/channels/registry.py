@@ -41,6 +41,9 @@ class Row:
     # settings.py calls providers_from_env before Django's models exist, so that imports only the modules
     # that read variables. The local record's module needs the models (and reads none).
     reads_env: bool = True
+    # What its variables configure goes only to channels no other kind's variables configure (the demo's
+    # channels stand in where no real provider is set), instead of being refused as configured twice.
+    fills_gaps: bool = False
 
 
 # Every kind of provider. A new one is a module under providers/ that ends in its KIND, and a row here.
@@ -51,7 +54,10 @@ KINDS: dict[str, Row] = {
     "telegram": Row("forewarn.channels.providers.telegram"),
     "viber": Row("forewarn.channels.providers.viber"),
     "webhook": Row("forewarn.channels.providers.webhook"),
+    "demo": Row("forewarn.channels.providers.demo", fills_gaps=True),
 }
+# The kind that records like the local one and hears callbacks signed with the published demo secrets.
+DEMO = "demo"
 
 
 def kind_of(name: str) -> ProviderKind:
@@ -160,11 +166,17 @@ def _configured_provider(channel: str) -> Provider:
     return provider
 
 
-def providers_named(kind: str) -> list[Provider]:
-    """Every configured provider of one kind ("twilio", "viber"...), to check the callbacks it signs."""
-    return [
-        _configured_provider(channel) for channel in CHANNELS if configured(channel).get("provider") == kind
-    ]
+def providers_hearing(kind: str) -> list[Provider]:
+    """Every configured provider whose callbacks come as ``kind``'s ("twilio", "viber"...), to check their
+    signatures: the providers of that kind, and a demo channel that stands in for it (its ``hears``)."""
+    found = []
+    for channel in CHANNELS:
+        name = configured(channel).get("provider")
+        if name in (kind, DEMO):
+            provider = _configured_provider(channel)
+            if name == kind or getattr(provider, "hears", "") == kind:
+                found.append(provider)
+    return found
 
 
 def reset_providers() -> None:
@@ -204,14 +216,18 @@ def providers_from_env(environ: Mapping[str, str] | None = None) -> dict[str, di
     """``FOREWARN_PROVIDERS`` from environment variables; a channel with none set stays local.
 
     Each provider's module reads its own (its ``KIND.from_env``; the README's "Channels" lists them all),
-    in the table's order; two kinds whose variables configure one channel are a mistake. Only those
-    modules are imported: none needs Django's models.
+    in the table's order; two kinds whose variables configure one channel are a mistake, except that a
+    kind that fills gaps (the demo's channels, ``FOREWARN_DEMO_CHANNELS``) takes only the channels left.
+    Only those modules are imported: none needs Django's models.
     """
     env = Environment(os.environ if environ is None else environ)
     providers: dict[str, dict[str, Any]] = {}
-    for name, row in KINDS.items():
+    # Those that fill gaps last, whatever their place in the table.
+    for name, row in sorted(KINDS.items(), key=lambda item: item[1].fills_gaps):
         from_env = kind_of(name).from_env if row.reads_env else None
         for channel, config in (from_env(env) if from_env is not None else {}).items():
+            if channel in providers and row.fills_gaps:
+                continue
             if channel in providers:
                 first = providers[channel].get("provider")
                 raise ImproperlyConfigured(

@@ -161,7 +161,9 @@ class DuplicateOut(Schema):
     second_id: int
     score: float
     reasons: list[str] = Field(
-        description="codes: name:<percent>, birth_date, address, city, email_user, shared_identities"
+        description="codes: name:<percent>, birth_date, address, city, email_user, shared_identities,"
+        " new_sender (a profile made from a first message bears this name), one_sender (one message's"
+        " identities were on both)"
     )
     reason_texts: list[str] = Field(description="the reasons in words, in the caller's language")
     status: str

@@ -206,6 +206,10 @@ class Reason(models.TextChoices):
     CITY = "city", _("same city")
     EMAIL_USER = "email_user", _("same email user name")
     SHARED_IDENTITIES = "shared_identities", _("identities shared in one import row")
+    # A message's sender: a new profile made from it bears another's name, or the identities it came with
+    # (a Telegram chat id and @username) are held by two profiles.
+    NEW_SENDER = "new_sender", _("a new sender with this name")
+    ONE_SENDER = "one_sender", _("one sender's identities on both")
 
     @classmethod
     def describe(cls, code: str) -> str:

@@ -6,10 +6,11 @@ naming the field (relative path ``value``), so the API, the UI and the CSV impor
 
 from __future__ import annotations
 
+import importlib.resources
 import re
 import zoneinfo
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import ParamSpec, TypeVar
 
@@ -19,7 +20,9 @@ from anyascii import anyascii
 from django.conf import settings
 from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
+from phonenumbers.timezone import time_zones_for_number
 
+from forewarn.core import clock
 from forewarn.core.errors import FieldError, ValidationFailed
 from forewarn.core.vocab import Channel, Language
 from forewarn.customers.models import IdentityKind
@@ -72,6 +75,18 @@ def normalize_phone(raw: str, *, region: str | None = None, path: str = "value")
     if problem:
         raise _fail(path, problem, _("“%(v)s” is not a valid phone number for its country.") % {"v": text})
     return e164
+
+
+def normalize_sender_phone(raw: str, *, path: str = "value") -> str:
+    """A number as an SMS provider or a phone system writes the sender: E.164, a national number, or the
+    international digits without their "+" (``14155550147``, as many gateways send them)."""
+    try:
+        return normalize_phone(raw, path=path)
+    except ValidationFailed:
+        digits = raw.strip()
+        if not (digits.isascii() and digits.isdigit() and len(digits) >= 8):
+            raise
+        return normalize_phone(f"+{digits}", path=path)
 
 
 def format_phone(e164: str) -> str:
@@ -178,6 +193,64 @@ def check_time_zone(raw: str, *, path: str = "time_zone") -> str:
             _("“%(v)s” is not a known time zone (use an IANA name such as Europe/Kyiv).") % {"v": text},
         )
     return text
+
+
+def language_of(tag: str) -> str | None:
+    """The language Forewarn speaks that a language tag names ("uk", "ru-RU", "en_GB"); None for one it
+    does not speak, or none."""
+    code = re.split(r"[-_]", tag.strip().lower(), maxsplit=1)[0]
+    return code if code in LANGUAGES else None
+
+
+def _offsets(zone: str) -> tuple[timedelta | None, timedelta | None]:
+    year = clock.now().year
+    info = zoneinfo.ZoneInfo(zone)
+    return (
+        datetime(year, 1, 15, 12, tzinfo=info).utcoffset(),
+        datetime(year, 7, 15, 12, tzinfo=info).utcoffset(),
+    )
+
+
+@cache
+def _zones_of_countries() -> dict[str, tuple[list[str], str | None]]:
+    """Each country's zones in the time zone database's zone.tab, and the one it says is for most of the
+    country, if it says so ("most of Ukraine": Crimea keeps another time)."""
+    table = importlib.resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    found: dict[str, tuple[list[str], str | None]] = {}
+    for line in table.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        country, _where, zone, *comment = line.split("\t")
+        zones, most = found.get(country, ([], None))
+        zones.append(zone)
+        if comment and comment[0].lower().startswith("most of"):
+            most = zone
+        found[country] = (zones, most)
+    return found
+
+
+def zone_of_country(country: str) -> str | None:
+    """A country's time zone when one is the country's (Ukraine, Poland, the United Kingdom; not the
+    United States or Russia): its only zone, the one for most of it, or its zones' one time; else None."""
+    zones, most = _zones_of_countries().get(country.strip().upper(), ([], None))
+    if most is None and zones and len({_offsets(zone) for zone in zones}) == 1:
+        most = zones[0]
+    return most if most in _time_zones() else None
+
+
+def zone_of_phone(e164: str) -> str | None:
+    """A phone number's time zone when its numbering places it in one time (a Ukrainian or a Californian
+    number; not a Russian mobile, which may be anywhere from Kaliningrad to Kamchatka)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    zones = [zone for zone in time_zones_for_number(number) if zone in _time_zones()]
+    if not zones or len({_offsets(zone) for zone in zones}) != 1:
+        return None
+    # Zones that keep one time (London and the Channel Islands): the country's own, if it is one of them.
+    country = zone_of_country(phonenumbers.region_code_for_number(number) or "")
+    return country if country in zones else sorted(zones)[0]
 
 
 def check_language(raw: str, *, path: str = "language") -> str:

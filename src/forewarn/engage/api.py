@@ -191,7 +191,20 @@ def webhook_events(
 )
 def provider_callback(request: HttpRequest, provider: str) -> Status[Any]:
     """Point the provider's status and inbound webhooks here: `twilio`, `telegram`, `viber` or `webhook`.
-    Each provider's own signature is checked; a STOP reply refuses every refusable topic on that channel."""
+    The body is what the provider sends, signed its own way, checked before anything is read (401 and
+    nothing acted on without it):
+
+    - `twilio`: its form; `X-Twilio-Signature`, base64 HMAC-SHA1 with the auth token of the URL called
+      followed by each parameter's name and value, sorted by name.
+    - `telegram`: a JSON Update; `X-Telegram-Bot-Api-Secret-Token`, the secret given to `setWebhook`.
+    - `viber`: a JSON event; `X-Viber-Content-Signature`, hex HMAC-SHA256 of the body with the auth token.
+    - `webhook`: `{"kind", "provider_message_id", "address", "status", "text", ...}` or a list;
+      `X-Forewarn-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+
+    Receipts move messages on, a STOP refuses every refusable topic on that channel, anything else a
+    customer wrote becomes a ticket of the customer found by any identity the provider gives. The bodies,
+    signed `curl` examples that work against the demo (`make run`, its published secrets) and what
+    becomes of each are in docs/callbacks.md."""
     try:
         events = parse_callback(
             provider, url=request.build_absolute_uri(), headers=dict(request.headers), body=request.body

@@ -11,6 +11,7 @@ urlpatterns = [
     path("incidents/<int:incident_id>/call-list.csv", views.incident_call_list, name="incident-call-list"),
     path("messages/", views.message_log, name="messages"),
     path("messages/sent/", views.sent_by_demo_provider, name="sent"),
+    path("messages/simulate/", views.simulate_inbound, name="simulate"),
     path("customers/<int:customer_id>/messages/", views.customer_messages, name="customer-messages"),
     path("triggers/", views.trigger_list, name="triggers"),
     path("triggers/new/", views.trigger_edit, name="new-trigger"),

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
+from forewarn.channels.providers.demo import Said
 from forewarn.channels.services import list_local_deliveries_for
 from forewarn.core.errors import FieldError, ValidationFailed
 from forewarn.core.vocab import Channel, Language, Topic
@@ -28,7 +29,7 @@ from forewarn.engage.reasons import Reason
 from forewarn.engage.services import events as event_service
 from forewarn.engage.services import incidents as incident_service
 from forewarn.engage.services import log as log_service
-from forewarn.engage.services import responses
+from forewarn.engage.services import responses, simulate
 from forewarn.engage.services import triggers as trigger_service
 from forewarn.privacy.services.protect import leaves, with_hidden
 
@@ -172,6 +173,7 @@ def message_log(request: HttpRequest) -> HttpResponse:
         "channels": Channel.choices,
         "topics": Topic.choices,
         "reasons": sorted(Reason.choices, key=lambda c: str(c[1])),
+        "demo_inbound": bool(simulate.demo_channels()),
     }
     return render_page_or_part(request, "engage/messages.html", "engage/_message_rows.html", context)
 
@@ -201,7 +203,59 @@ def sent_by_demo_provider(request: HttpRequest) -> HttpResponse:
     """What the local provider recorded instead of sending: the demo's outbox, as customers would see it."""
     deliveries = list_local_deliveries_for(actor_for(request))
     page = Paginator(deliveries, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "engage/sent.html", {"page": page})
+    return render(request, "engage/sent.html", {"page": page, "demo_inbound": bool(simulate.demo_channels())})
+
+
+SAID_FIELDS = ("text", "address", "username", "given_name", "family_name", "language", "country")
+
+
+@staff_view
+def simulate_inbound(request: HttpRequest) -> HttpResponse:
+    """The demo's inbound messages: someone writes on the demo's SMS, Telegram or Viber, and the message
+    takes the way a real one does, from the provider's signed callback to a ticket."""
+    actor = actor_for(request)
+    channels = simulate.demo_channels()
+    channel = request.POST.get("channel") or request.GET.get("channel") or (channels[0] if channels else "")
+    examples = simulate.examples_for(actor, channel) if channel in channels else []
+    chosen = request.GET.get("example", "")
+    said = examples[int(chosen)].said if chosen.isdigit() and int(chosen) < len(examples) else None
+    if said is None and examples:
+        said = examples[0].said
+    form = {name: getattr(said, name) for name in SAID_FIELDS} if said is not None else {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {name: request.POST.get(name, "") for name in SAID_FIELDS}
+        try:
+            result = simulate.simulate_message(
+                actor=actor,
+                channel=channel,
+                said=Said(**form),
+                base_url=request.build_absolute_uri("/"),
+            )
+        except ValidationFailed as exc:
+            errors = {f.path.split(".")[0]: f.message for f in exc.fields}
+        else:
+            heard = result.heard
+            query: dict[str, Any] = {"channel": channel}
+            if heard is not None and heard.customer is not None:
+                query["customer"] = heard.customer.pk
+                if heard.filed is not None and heard.filed.ticket_id is not None:
+                    query["ticket"] = heard.filed.ticket_id
+            elif result.done["opt_outs"]:
+                query["opted_out"] = 1
+            return redirect(f"{request.path}?{urlencode(query)}")
+    context = {
+        "channels": [(c, Channel(c).label) for c in channels],
+        "channel": channel,
+        "examples": examples,
+        "form": form,
+        "errors": errors,
+        # Only to link to the ticket and the profile, whose pages check who may see them.
+        "ticket": request.GET.get("ticket", "") if request.GET.get("ticket", "").isdigit() else "",
+        "customer": request.GET.get("customer", "") if request.GET.get("customer", "").isdigit() else "",
+        "opted_out": request.GET.get("opted_out") == "1",
+    }
+    return render(request, "engage/simulate.html", context, status=422 if errors else 200)
 
 
 # --- triggers ------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from forewarn.channels.callbacks import (
     same_signature,
     signing_secrets,
 )
+from forewarn.channels.inbound import Sender
 from forewarn.channels.providers.http import HttpProvider, json_object, retry_after
 
 NAME = "telegram"
@@ -125,6 +126,7 @@ def parse_callback(_url: str, headers: dict[str, str], body: bytes) -> list[Call
         chat_id = (member.get("chat") or {}).get("id")
         if chat_id is None:
             raise MalformedCallback("my_chat_member has no chat")
+        person = member["from"] if isinstance(member.get("from"), dict) else {}
         return [
             CallbackEvent(
                 kind=CallbackKind.OPT_OUT,
@@ -134,6 +136,7 @@ def parse_callback(_url: str, headers: dict[str, str], body: bytes) -> list[Call
                 address=str(chat_id),
                 occurred_at=from_epoch(member.get("date")),
                 raw=update,
+                identities=_identities(person, chat_id),
             )
         ]
     # Edits, button presses, membership changes we do not act on.
@@ -155,9 +158,7 @@ def _telegram_message(channel: str, update: dict[str, Any]) -> CallbackEvent:
     in_reply_to = ""
     if isinstance(replied, dict) and replied.get("message_id") is not None:
         in_reply_to = f"{chat_id}:{replied['message_id']}"
-    sender: dict[str, Any] = message["from"] if isinstance(message.get("from"), dict) else {}
-    name = " ".join(str(sender.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
-    username = str(sender.get("username") or "").strip()
+    person: dict[str, Any] = message["from"] if isinstance(message.get("from"), dict) else {}
     return CallbackEvent(
         kind=CallbackKind.OPT_OUT if command == "/stop" or is_opt_out(text) else CallbackKind.REPLY,
         provider=NAME,
@@ -168,10 +169,24 @@ def _telegram_message(channel: str, update: dict[str, Any]) -> CallbackEvent:
         occurred_at=from_epoch(message.get("date")),
         raw=update,
         in_reply_to=in_reply_to,
-        name=name,
-        language=str(sender.get("language_code") or "")[:2],
-        username=f"@{username}" if username else "",
+        identities=_identities(person, chat_id),
+        sender=Sender(
+            given_name=str(person.get("first_name") or "").strip(),
+            family_name=str(person.get("last_name") or "").strip(),
+            language=str(person.get("language_code") or "").strip(),
+        ),
     )
+
+
+def _identities(person: dict[str, Any], chat_id: Any) -> tuple[tuple[str, str], ...]:
+    """Who wrote: the user's id (in a private chat, the chat's; a group's id names no person), then their
+    user name, which a profile may hold instead (imported from a CRM, typed by an agent)."""
+    user_id = person.get("id", chat_id)
+    username = str(person.get("username") or "").strip()
+    found = [("telegram", str(user_id))]
+    if username:
+        found.append(("telegram", f"@{username}"))
+    return tuple(found)
 
 
 # --- Settings -----------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from forewarn.channels.callbacks import (
     same_signature,
     signing_secrets,
 )
+from forewarn.channels.inbound import Sender
 from forewarn.channels.providers.http import HttpProvider, json_object
 
 NAME = "twilio"
@@ -113,7 +114,16 @@ def twilio_signature(auth_token: str, url: str, params: list[tuple[str, str]]) -
 
 
 def _url_variants(url: str) -> list[str]:
-    """The URL with and without its port: Twilio's own libraries accept either, as proxies differ."""
+    """The URL with and without its port: Twilio's own libraries accept either, as proxies differ. Behind
+    a proxy that ends TLS, Forewarn sees ``http://`` where Twilio called ``https://``: that URL too."""
+    found = [url]
+    parts = urlsplit(url)
+    if parts.scheme == "http":
+        found.append(urlunsplit(parts._replace(scheme="https")))
+    return [variant for each in found for variant in _port_variants(each)]
+
+
+def _port_variants(url: str) -> list[str]:
     parts = urlsplit(url)
     variants = [url]
     host = parts.hostname or ""
@@ -185,6 +195,9 @@ def parse_callback(url: str, headers: dict[str, str], body: bytes) -> list[Callb
             address=form["From"],
             text=text,
             raw=form,
+            # The number as the provider writes it (E.164 from Twilio, digits alone from some others).
+            identities=(("phone", form["From"]),),
+            sender=Sender(country=form.get("FromCountry", "")),
         )
     ]
 

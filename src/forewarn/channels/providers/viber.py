@@ -33,6 +33,7 @@ from forewarn.channels.callbacks import (
     same_signature,
     signing_secrets,
 )
+from forewarn.channels.inbound import Sender
 from forewarn.channels.providers.http import HttpProvider, json_object
 
 NAME = "viber"
@@ -163,8 +164,12 @@ def parse_callback(_url: str, headers: dict[str, str], body: bytes) -> list[Call
                 occurred_at=occurred_at,
                 raw=event,
                 in_reply_to=str(message.get("tracking_data") or ""),
-                name=str(sender.get("name") or "")[:200],
-                language=str(sender.get("language") or "")[:2],
+                identities=(("viber", str(sender["id"])),),
+                sender=Sender.named(
+                    str(sender.get("name") or ""),
+                    language=str(sender.get("language") or ""),
+                    country=str(sender.get("country") or ""),
+                ),
             )
         ]
     if name == "unsubscribed":
@@ -179,6 +184,7 @@ def parse_callback(_url: str, headers: dict[str, str], body: bytes) -> list[Call
                 address=str(event["user_id"]),
                 occurred_at=occurred_at,
                 raw=event,
+                identities=(("viber", str(event["user_id"])),),
             )
         ]
     # "webhook" (Viber checking the URL), "subscribed", "conversation_started", "client_status".

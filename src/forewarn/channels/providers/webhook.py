@@ -26,6 +26,7 @@ from forewarn.channels.callbacks import (
     same_signature,
     signing_secrets,
 )
+from forewarn.channels.inbound import Sender
 from forewarn.channels.providers.http import HttpProvider, json_object
 
 NAME = "webhook"
@@ -109,9 +110,22 @@ def parse_callback(_url: str, headers: dict[str, str], body: bytes) -> list[Call
     return [_webhook_event(channel, item, index) for index, item in enumerate(items)]
 
 
+STRING_FIELDS = (
+    "provider_message_id",
+    "address",
+    "status",
+    "text",
+    "in_reply_to",
+    "reason",
+    "name",
+    "language",
+)
+
+
 def _webhook_event(channel: str, item: Any, index: int) -> CallbackEvent:
     """One event of the documented shape: ``{"kind", "provider_message_id", "address", "status", "text",
-    "occurred_at" (ISO 8601 with an offset), "in_reply_to", "reason"}``."""
+    "occurred_at" (ISO 8601 with an offset), "in_reply_to", "reason", "name", "language"}``; the sender's
+    name and language fill the profile of someone who writes first."""
     where = f"event {index}"
     if not isinstance(item, dict):
         raise MalformedCallback(f"{where} is not an object")
@@ -119,7 +133,16 @@ def _webhook_event(channel: str, item: Any, index: int) -> CallbackEvent:
     if kind not in CallbackKind.values:
         raise MalformedCallback(f"{where}: kind is one of {', '.join(CallbackKind.values)}")
     strings = {}
-    for name in ("provider_message_id", "address", "status", "text", "in_reply_to", "reason"):
+    for name in (
+        "provider_message_id",
+        "address",
+        "status",
+        "text",
+        "in_reply_to",
+        "reason",
+        "name",
+        "language",
+    ):
         value = item.get(name, "")
         if not isinstance(value, str):
             raise MalformedCallback(f"{where}: {name} is not a string")
@@ -149,6 +172,7 @@ def _webhook_event(channel: str, item: Any, index: int) -> CallbackEvent:
         raw=item,
         in_reply_to=strings["in_reply_to"],
         reason=strings["reason"],
+        sender=Sender.named(strings["name"], language=strings["language"]),
     )
 
 

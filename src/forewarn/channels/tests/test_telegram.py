@@ -11,6 +11,7 @@ import pytest
 
 from forewarn.channels.base import FailureCode, PermanentError, TransientError
 from forewarn.channels.callbacks import CallbackEvent, MalformedCallback, SignatureInvalid, parse_callback
+from forewarn.channels.inbound import Sender
 from forewarn.channels.providers.telegram import TelegramProvider
 from forewarn.channels.tests.conftest import TEXT, FakeApi, outbound
 
@@ -137,6 +138,27 @@ def test_telegram_a_message_is_a_reply_tied_to_the_message_it_answers() -> None:
     assert event.text == "Так, зручно"
     assert event.occurred_at == datetime.fromtimestamp(1795426200, UTC)
     assert event.raw == json.loads(body)
+    assert event.identities == (("telegram", "5512345678"),)
+    assert event.sender == Sender(given_name="Марія", language="uk")
+
+
+def test_telegram_a_message_names_every_identity_and_the_sender_as_telegram_does() -> None:
+    person = {
+        "id": 5512345678,
+        "is_bot": False,
+        "first_name": "Анна Марія",
+        "last_name": "Коваленко",
+        "username": "AnnaMaria_K",
+        "language_code": "ru-UA",
+    }
+    (event,) = parse_telegram(telegram_message("Привіт", **{"from": person}))
+    assert event.identities == (("telegram", "5512345678"), ("telegram", "@AnnaMaria_K"))
+    assert event.sender == Sender(given_name="Анна Марія", family_name="Коваленко", language="ru-UA")
+
+
+def test_telegram_in_a_group_the_sender_is_the_user_and_the_answer_goes_to_the_group() -> None:
+    (event,) = parse_telegram(telegram_message("Питання", chat={"id": -1001234567890, "type": "supergroup"}))
+    assert (event.address, event.identities) == ("-1001234567890", (("telegram", "5512345678"),))
 
 
 @pytest.mark.parametrize("text", ["/stop", "/STOP", "/stop@forewarn_care_bot", "ОТПИСАТЬСЯ", "stop"])

@@ -12,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from forewarn.channels.base import FailureCode, PermanentError, TransientError
 from forewarn.channels.callbacks import CallbackEvent, MalformedCallback, SignatureInvalid, parse_callback
+from forewarn.channels.inbound import Sender
 from forewarn.channels.providers.twilio import TwilioSmsProvider, twilio_signature
 from forewarn.channels.registry import providers_from_env
 from forewarn.channels.tests.conftest import TEXT, FakeApi, outbound
@@ -185,6 +186,13 @@ def test_twilio_an_incoming_message_is_a_reply() -> None:
         "Дякую, чекатиму в четвер",
         "SM77aa",
     )
+    assert event.identities == (("phone", "+380671234567"),)
+
+
+def test_twilio_an_incoming_message_says_the_sender_s_country() -> None:
+    headers, body = twilio_post({**INBOUND, "FromCountry": "UA"})
+    (event,) = parse_callback("twilio", url=TWILIO_URL, headers=headers, body=body)
+    assert event.sender == Sender(country="UA")
 
 
 @pytest.mark.parametrize("changes", [{"Body": "  Стоп "}, {"Body": "End", "OptOutType": "STOP"}])
@@ -200,6 +208,15 @@ def test_twilio_a_url_with_or_without_its_default_port_is_the_same_url() -> None
     headers, body = twilio_post(STATUS)
     with_port = "https://care.example:443/callbacks/twilio?channel=sms"
     assert parse_callback("twilio", url=with_port, headers=headers, body=body)[0].status == "delivered"
+
+
+def test_twilio_behind_a_proxy_that_ends_tls_the_https_url_twilio_called_is_accepted() -> None:
+    headers, body = twilio_post(STATUS)  # signed over https://care.example/...
+    seen = "http://care.example/callbacks/twilio?channel=sms"
+    assert parse_callback("twilio", url=seen, headers=headers, body=body)[0].status == "delivered"
+    headers, body = twilio_post(STATUS, signed_url=seen)
+    with pytest.raises(SignatureInvalid):  # and not the other way round: an https request is what it says
+        parse_callback("twilio", url=TWILIO_URL, headers=headers, body=body)
 
 
 def test_twilio_headers_may_come_in_any_case() -> None:

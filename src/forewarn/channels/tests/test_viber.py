@@ -13,6 +13,7 @@ import pytest
 
 from forewarn.channels.base import FailureCode, PermanentError, TransientError
 from forewarn.channels.callbacks import CallbackEvent, MalformedCallback, SignatureInvalid, parse_callback
+from forewarn.channels.inbound import Sender
 from forewarn.channels.providers.viber import ViberProvider
 from forewarn.channels.tests.conftest import TEXT, FakeApi, outbound
 
@@ -139,6 +140,19 @@ def test_viber_a_message_is_a_reply_tied_to_our_message_by_its_tracking_data() -
     (event,) = parse_viber(*viber_post(viber_message("Дякую!")))
     assert (event.kind, event.address, event.text) == ("reply", "01234567890A=", "Дякую!")
     assert (event.provider_message_id, event.in_reply_to) == ("4912661846655238145", "outbox:1042:viber")
+    assert event.identities == (("viber", "01234567890A="),)
+
+
+def test_viber_a_message_says_the_sender_s_name_language_and_country() -> None:
+    message = viber_message("Hello")
+    message["sender"] = {
+        **message["sender"],
+        "name": "Charlotte  Evans",
+        "language": "en-GB",
+        "country": "GB",
+    }
+    (event,) = parse_viber(*viber_post(message))
+    assert event.sender == Sender(given_name="Charlotte", family_name="Evans", language="en-GB", country="GB")
 
 
 def test_viber_a_stop_message_and_unsubscribing_are_opt_outs() -> None:

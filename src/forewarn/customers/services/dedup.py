@@ -7,6 +7,10 @@ quadratic, so candidates come from blocking (records that share a date of birth,
 initial, or an email user name), and only pairs within a block are scored: name similarity (rapidfuzz,
 on names transliterated to Latin so Олена and Olena meet) corroborated by other attributes. A different
 date of birth rules a pair out.
+
+Messages propose pairs as they arrive (``identify``, ADR 0020): a profile made from someone's first
+message and a namesake (:func:`propose_name_alikes`), and two profiles holding identities of one sender
+(:func:`propose_one_sender`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ from forewarn.customers.normalize import latin
 NAME_THRESHOLD = 85.0
 ADDRESS_THRESHOLD = 90.0
 MAX_BLOCK = 300  # a block larger than this is too unspecific to tell people apart; it is skipped
+# A new sender's name alone (propose_name_alikes): closer than for a pair with other evidence, and a
+# name more profiles share than this proposes nobody.
+NAME_ONLY_THRESHOLD = 90.0
+NAME_ONLY_MAX = 3
+ONE_SENDER_SCORE = 0.95  # one Telegram account's identities: as strong as evidence gets short of one identity
 
 
 @dataclass(slots=True)
@@ -208,6 +217,57 @@ def record_candidates(matches: list[Match]) -> int:
         batch_size=2000,
     )
     return DuplicateCandidate.objects.count() - before
+
+
+def propose_name_alikes(customer: Customer) -> int:
+    """A profile made from someone's first message holds an address and the name the channel gave, no
+    more: when another living profile bears that name, the two are proposed for a person to decide. The
+    name alone is not the evidence :func:`compare` asks for, but a known name from a new address is how
+    a customer looks who writes first on Telegram or from a new phone. Only for a whole name (given and
+    family: a given name alone tells nobody apart), at least ``NAME_ONLY_THRESHOLD`` alike in Latin
+    letters, and only when at most ``NAME_ONLY_MAX`` profiles bear it (a common name proposes nobody)."""
+    given, family = latin(customer.given_name), latin(customer.family_name)
+    if not given or not family:
+        return 0
+    name = f"{given} {family}"
+    # search_text holds each name in Latin too, so «Петренко» and "Petrenko" meet here.
+    rows = (
+        Customer.objects.filter(status=Customer.Status.ACTIVE, search_text__contains=family)
+        .exclude(pk=customer.pk)
+        .order_by()
+        .values_list("pk", "given_name", "family_name")[:MAX_BLOCK]
+    )
+    alike = []
+    for pk, other_given, other_family in rows:
+        score = fuzz.token_sort_ratio(name, f"{latin(other_given)} {latin(other_family)}")
+        if score >= NAME_ONLY_THRESHOLD:
+            alike.append((pk, score))
+    if len(alike) > NAME_ONLY_MAX:
+        return 0
+    return record_candidates(
+        [
+            Match(
+                min(pk, customer.pk),
+                max(pk, customer.pk),
+                round(0.6 * score / 100, 3),
+                (f"{Reason.NAME}:{score:.0f}", Reason.NEW_SENDER),
+            )
+            for pk, score in alike
+        ]
+    )
+
+
+def propose_one_sender(customer: Customer, holders: Iterable[Customer]) -> int:
+    """One message came with identities that two profiles hold (a Telegram chat id on one, the @username
+    on another): the message went to ``customer``, and each other living profile is proposed as the same
+    person."""
+    others = {other.pk for other in holders if other.status == Customer.Status.ACTIVE} - {customer.pk}
+    return record_candidates(
+        [
+            Match(min(pk, customer.pk), max(pk, customer.pk), ONE_SENDER_SCORE, (Reason.ONE_SENDER,))
+            for pk in sorted(others)
+        ]
+    )
 
 
 def list_duplicates_for(

@@ -2,9 +2,11 @@
 
 1. A channel adapter parses what its provider handed over into a :class:`~forewarn.channels.inbound.Inbound`
    (the email parser, the provider callbacks, the chat, the portal, the telephony report).
-2. The customer is found or created by identity, honouring merges (``customers.services.identify``); a
-   channel that knows the customer already (a chat session, a portal link) names them, and a merged
-   profile is followed to the one that lives on.
+2. The customer is found or created by identity, honouring merges (``customers.services.identify``):
+   by every identity the channel gave (a Telegram chat id and @username), the profile found learning
+   those it lacked, a new one filled with the name, language and country the channel gave. A channel
+   that knows the customer already (a chat session, a portal link) names them, and a merged profile is
+   followed to the one that lives on.
 3. It is recorded as a journey event ``message_received`` of that customer (idempotent by the provider's
    message id), so triggers, the incident page and spike detection hear every channel alike.
 4. It is filed where it belongs by the apps that registered with :func:`file_with` (the inbox files it
@@ -74,8 +76,10 @@ def _customer(inbound: Inbound, *, create: bool) -> Customer | None:
     return customer_for(
         inbound.identities,
         source=f"{inbound.channel}:{inbound.provider}",
-        name=inbound.name,
-        language=inbound.language,
+        given_name=inbound.sender.given_name,
+        family_name=inbound.sender.family_name,
+        language=inbound.sender.language,
+        country=inbound.sender.country,
         create=create,
     )
 

@@ -4,6 +4,8 @@ policy will allow at once."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core import signing
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -17,7 +19,7 @@ from forewarn.core.errors import NotFound
 from forewarn.core.vocab import Topic
 from forewarn.customers.models import Customer
 from forewarn.customers.services.consent import apply_consents
-from forewarn.customers.services.identify import find_customer, identity_of_channel
+from forewarn.customers.services.identify import find_customer, identities_of, identity_of_channel
 from forewarn.customers.services.profiles import ConsentIn
 from forewarn.engage.models import Message, MessageStatus, Suppression, SuppressionScope
 from forewarn.engage.services import intake
@@ -92,19 +94,36 @@ def record_receipt(*, provider: str, provider_message_id: str, status: str) -> i
     return 0
 
 
+@dataclass(frozen=True)
+class Acted:
+    """What became of a callback's events: how many of each (receipts, opt-outs, replies, unknown
+    senders), and each reply's way in (its customer and where it was filed)."""
+
+    done: dict[str, int]
+    replies: list[intake.Intake]
+
+
 def record_callbacks(events: list[CallbackEvent]) -> dict[str, int]:
+    """Act on what providers told us (:func:`act_on_callbacks`); how many of each there were."""
+    return act_on_callbacks(events).done
+
+
+def act_on_callbacks(events: list[CallbackEvent]) -> Acted:
     """Act on what providers told us: receipts move messages on, a STOP refuses at once, and anything else
-    a customer wrote takes the one way in (``intake.take_in``): the customer found or made, a journey
-    event, and a ticket."""
+    a customer wrote takes the one way in (``intake.take_in``): the customer found by any identity the
+    provider gave of them (or made, named as the provider named them), a journey event, and a ticket."""
     done: dict[str, int] = {"receipts": 0, "opt_outs": 0, "replies": 0, "unknown": 0}
+    replies = []
     for event in events:
         if event.kind == "receipt":
             done["receipts"] += record_receipt(
                 provider=event.provider, provider_message_id=event.provider_message_id, status=event.status
             )
             continue
-        sender = identity_of_channel(event.channel, event.address)
-        handles = [h for h in (sender, identity_of_channel(event.channel, event.username)) if h]
+        # A provider that names no identity (a webhook of one's own) names the address it came from.
+        handles = identities_of(event.identities) or [
+            handle for handle in [identity_of_channel(event.channel, event.address)] if handle
+        ]
         if event.kind == "opt_out" or is_opt_out(event.text):
             customer = find_customer(handles)
             if customer is None:
@@ -119,14 +138,14 @@ def record_callbacks(events: list[CallbackEvent]) -> dict[str, int]:
                 provider=event.provider,
                 provider_message_id=event.provider_message_id,
                 identities=tuple(handles),
-                name=event.name,
-                language=event.language,
+                sender=event.sender,
                 text=event.text,
                 address=event.address,
                 occurred_at=event.occurred_at,
                 in_reply_to=event.in_reply_to,
             ),
-            create_customer=sender is not None,
+            create_customer=bool(handles),
         )
         done["replies" if heard.customer is not None else "unknown"] += 1
-    return done
+        replies.append(heard)
+    return Acted(done, replies)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
-from forewarn.channels.inbound import Inbound
+from forewarn.channels.inbound import Inbound, Sender
 from forewarn.core import clock
 from forewarn.core.errors import FieldError, ValidationFailed
 from forewarn.core.vocab import Channel
@@ -100,7 +100,7 @@ def record_call(*, actor: Actor, call: CallIn) -> CallRecorded:
         provider="telephony",
         provider_message_id=provider_id,
         identities=(("phone", phone),),
-        language=call.language,
+        sender=Sender(language=call.language),
         text=_summary(call),
         subject=call.ivr_result,
         address=phone,

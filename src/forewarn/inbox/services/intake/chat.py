@@ -23,7 +23,7 @@ from forewarn.core.errors import NotFound, ValidationFailed
 from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import Customer
-from forewarn.customers.services.identify import INTAKE, customer_for
+from forewarn.customers.services.identify import INTAKE, customer_for, split_name
 from forewarn.customers.services.profiles import ProfileIn, create_customer
 from forewarn.engage.services.intake import Filed
 from forewarn.inbox.models import ChatSession, Entry, EntryKind, TicketStatus
@@ -38,12 +38,16 @@ def open_session(*, name: str = "", email: str = "", origin: str = "", ip: str =
     limits.check("ip", ip)
     identities = [("email", norm.normalize_email(email, path="email"))] if email.strip() else []
     # Without an email, a new customer with no identities stands for the visitor.
-    customer = customer_for(identities, source="webchat", name=name) if identities else None
+    given, family = split_name(name)
+    customer = (
+        customer_for(identities, source="webchat", given_name=given, family_name=family)
+        if identities
+        else None
+    )
     if customer is None:
-        given, _sep, family = name.strip().partition(" ")
         customer = create_customer(
             actor=INTAKE,
-            data=ProfileIn(given_name=given[:100], family_name=family.strip()[:100]),
+            data=ProfileIn(given_name=given[:100], family_name=family[:100]),
             source="webchat",
         )
     return ChatSession.objects.create(
