@@ -79,7 +79,8 @@ def customer_for(
     )
     try:
         with transaction.atomic():
-            return create_customer(actor=INTAKE, data=data, source=source)
+            # Someone who wrote from no address we can use is still heard: the message stands for them.
+            return create_customer(actor=INTAKE, data=data, source=source, anonymous=not wanted)
     except IntegrityError:  # the same sender, made a customer a moment ago by another request
         return find_customer(wanted)
 
