@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -351,14 +354,43 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
     return render(request, "engage/trigger.html", context, status=422 if errors else 200)
 
 
+# What a customer stops, in the words a customer uses (topics and channels by their names are for staff).
+TOPIC_WORDS: dict[str, Any] = {
+    Topic.SERVICE: gettext_lazy("reminders and explanations about your service"),
+    Topic.MARKETING: gettext_lazy("offers and news"),
+    Topic.SURVEYS: gettext_lazy("requests to rate our service"),
+}
+CHANNEL_WORDS: dict[str, Any] = {
+    Channel.EMAIL: gettext_lazy("by email"),
+    Channel.SMS: gettext_lazy("by SMS"),
+    Channel.TELEGRAM: gettext_lazy("in Telegram"),
+    Channel.VIBER: gettext_lazy("in Viber"),
+}
+
+
 # The signed token in the address is what authorises the request; mail providers send RFC 8058 one-click
 # unsubscribes as a bare POST with no page (and no CSRF cookie) behind it.
 @csrf_exempt
 @public_view
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in every message: no account needed, the signed token names the message."""
+    """The link in every message: no account needed, the signed token names the message. The page
+    speaks the customer's language, whatever the browser that opened the link asks for."""
     message = responses.message_for_unsubscribe(token)
+    done = ""
     if request.method == "POST":
-        responses.unsubscribe(message=message, everything=request.POST.get("scope") == "everything")
-        return render(request, "engage/unsubscribe.html", {"message": message, "done": True})
-    return render(request, "engage/unsubscribe.html", {"message": message, "done": False})
+        done = "everything" if request.POST.get("scope") == "everything" else "topic"
+        responses.unsubscribe(message=message, everything=done == "everything")
+    language = message.customer.language or message.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {
+            "message": message,
+            "done": done,
+            "topic": TOPIC_WORDS.get(message.topic, gettext_lazy("these messages")),
+            "channel": CHANNEL_WORDS.get(message.channel, message.get_channel_display()),
+        }
+        response = render(request, "engage/unsubscribe.html", context)
+    response["Content-Language"] = language
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the link is the key: never hand it to another site
+    response["X-Robots-Tag"] = "noindex"
+    return response
