@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
 from forewarn.channels.services import list_local_deliveries_for
-from forewarn.core.errors import FieldError, ValidationFailed
+from forewarn.core.errors import FieldError, NotFound, ValidationFailed
 from forewarn.core.vocab import Channel, Language, Topic
 from forewarn.core.web import public_view, render_page_or_part, staff_view
 from forewarn.customers.services import profiles
@@ -375,7 +375,11 @@ CHANNEL_WORDS: dict[str, Any] = {
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """The link in every message: no account needed, the signed token names the message. The page
     speaks the customer's language, whatever the browser that opened the link asks for."""
-    message = responses.message_for_unsubscribe(token)
+    try:
+        message = responses.message_for_unsubscribe(token)
+    except NotFound as exc:
+        # Whose link it was is not known: the browser's language, on a customer's page all the same.
+        return _customer_page(render(request, "engage/unsubscribe.html", {"error": exc.message}, status=404))
     done = ""
     if request.method == "POST":
         done = "everything" if request.POST.get("scope") == "everything" else "topic"
@@ -390,6 +394,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         }
         response = render(request, "engage/unsubscribe.html", context)
     response["Content-Language"] = language
+    return _customer_page(response)
+
+
+def _customer_page(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"  # the link is the key: never hand it to another site
     response["X-Robots-Tag"] = "noindex"

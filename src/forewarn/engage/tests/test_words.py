@@ -358,3 +358,13 @@ def test_the_unsubscribe_page_names_what_it_stops_in_the_customers_words(
     assert "Ми більше не надсилатимемо вам пропозиції та новини електронною поштою." in " ".join(done.split())
     customer = Customer.objects.get()
     assert customer.consents.get(topic="marketing", channel="email").status == "denied"
+
+
+def test_a_broken_unsubscribe_link_says_so_on_a_customers_page(db: None) -> None:
+    answer = Client(headers={"Accept-Language": "uk"}).get("/u/forged-token/")
+
+    assert answer.status_code == 404
+    page = answer.content.decode()
+    assert "Це посилання для відписки недійсне." in page
+    assert "topbar" not in page  # nothing of the staff's screens
+    assert words_out_of_place(_text_of(page), "uk") == []
