@@ -1,6 +1,7 @@
 # Forewarn: two commands do all the set-up.
 #   make run   installs into .venv, migrates the embedded SQLite database, loads a demo world and serves
-#              the UI, API and a task worker on http://127.0.0.1:8000
+#              the UI, API and a task worker on http://127.0.0.1:8000 (make run PORT=8101 HOST=0.0.0.0:
+#              elsewhere; links in messages follow unless FOREWARN_PUBLIC_URL names the address)
 #   make test  installs what the tests need and runs every check on SQLite and on PostgreSQL
 SHELL := /bin/bash
 PYTHON ?= python3

@@ -110,6 +110,9 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the UI and API (and, unless told not to, one background task worker)."""
+    # Links in messages point where this server listens unless FOREWARN_PUBLIC_URL says otherwise
+    # (settings.public_url); the worker and the sender started below inherit the same address.
+    os.environ.update(FOREWARN_HOST=host, FOREWARN_PORT=str(port))
     _setup()
     import uvicorn
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +58,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def public_url(environ: Mapping[str, str]) -> str:
+    """The address customers reach this installation at: the portal and unsubscribe links in messages
+    point here. FOREWARN_PUBLIC_URL when it is set (a real installation, behind its proxy); otherwise the
+    address ``forewarn serve`` listens on, which it passes to its processes as FOREWARN_HOST and
+    FOREWARN_PORT, so ``make run PORT=8101`` writes links to port 8101."""
+    configured = environ.get("FOREWARN_PUBLIC_URL", "").strip()
+    if configured:
+        return configured.rstrip("/")
+    host = environ.get("FOREWARN_HOST", "").strip() or "127.0.0.1"
+    if host in {"0.0.0.0", "::"}:  # noqa: S104 - comparing, not binding: every address means this machine
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = environ.get("FOREWARN_PORT", "").strip() or "8000"
+    return f"http://{host}:{port}"
 
 
 DATA_DIR = Path(env_str("DATA_DIR", str(Path.cwd() / "var"))).resolve()
@@ -250,8 +268,9 @@ TASKS = {
 # by the local provider instead of sent. FOREWARN_PROVIDERS_JSON may name any provider per channel.
 FOREWARN_PROVIDERS = providers_from_env()
 FOREWARN_PROVIDERS.update(json.loads(env_str("PROVIDERS_JSON", "{}")))
-# The address customers reach this installation at: unsubscribe links in messages point here.
-FOREWARN_PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:8000")
+
+# The address customers reach this installation at (public_url).
+FOREWARN_PUBLIC_URL = public_url(os.environ)
 # How long a sender holds the messages it claimed; a sender that dies gives them up after this.
 FOREWARN_OUTBOX_LEASE_SECONDS = int(env_str("OUTBOX_LEASE_SECONDS", "60"))
 

@@ -70,21 +70,24 @@ TRIGGERS = [
         templates=[
             _t(
                 "uk",
-                "{{ customer.first_name }}, це ваш перший рахунок: {{ payload.amount|money }} за {{ payload.period }}. "
+                "{{ customer.first_name }}, це ваш перший рахунок: {{ payload.amount|money }} за {{ payload.period|month }}. "
                 "Абонплата {{ payload.plan_fee|money }}, решта — підключення, яке більше не повториться. "
                 "Сплатити до {{ payload.due_date }}.",
+                "Ваш перший рахунок: {{ payload.amount|money }}",
             ),
             _t(
                 "ru",
-                "{{ customer.first_name }}, это ваш первый счёт: {{ payload.amount|money }} за {{ payload.period }}. "
+                "{{ customer.first_name }}, это ваш первый счёт: {{ payload.amount|money }} за {{ payload.period|month }}. "
                 "Абонплата {{ payload.plan_fee|money }}, остальное — подключение, которое больше не повторится. "
                 "Оплатить до {{ payload.due_date }}.",
+                "Ваш первый счёт: {{ payload.amount|money }}",
             ),
             _t(
                 "en",
                 "{{ customer.first_name }}, this is your first bill: {{ payload.amount|money }} for "
-                "{{ payload.period }}. The plan is {{ payload.plan_fee|money }}; the rest is the one-off "
+                "{{ payload.period|month }}. The plan is {{ payload.plan_fee|money }}; the rest is the one-off "
                 "connection fee. Due by {{ payload.due_date }}.",
+                "Your first bill: {{ payload.amount|money }}",
             ),
         ],
     ),
@@ -99,9 +102,9 @@ TRIGGERS = [
         cancel_match=["bill_id"],
         dedup_key="bill-reminder:{{ payload.bill_id }}",
         templates=[
-            _t("uk", "{{ customer.first_name }}, нагадуємо: рахунок {{ payload.amount|money }} чекає оплати до {{ payload.due_date }}."),
-            _t("ru", "{{ customer.first_name }}, напоминаем: счёт {{ payload.amount|money }} ждёт оплаты до {{ payload.due_date }}."),
-            _t("en", "{{ customer.first_name }}, a reminder: your bill of {{ payload.amount|money }} is due by {{ payload.due_date }}."),
+            _t("uk", "{{ customer.first_name }}, нагадуємо: рахунок {{ payload.amount|money }} чекає оплати до {{ payload.due_date }}.", "Нагадуємо про оплату рахунку до {{ payload.due_date }}"),
+            _t("ru", "{{ customer.first_name }}, напоминаем: счёт {{ payload.amount|money }} ждёт оплаты до {{ payload.due_date }}.", "Напоминаем об оплате счёта до {{ payload.due_date }}"),
+            _t("en", "{{ customer.first_name }}, a reminder: your bill of {{ payload.amount|money }} is due by {{ payload.due_date }}.", "A reminder: your bill is due by {{ payload.due_date }}"),
         ],
     ),
     TriggerIn(
@@ -122,18 +125,21 @@ TRIGGERS = [
                 "{{ customer.first_name }}, рейс {{ payload.flight }} затримується на {{ payload.delay_minutes }} хв; "
                 "новий виліт о {{ local(payload.new_departure, '%H:%M') }}. Поки чекаєте — знижка {{ offer.discount }} "
                 "у кафе терміналу за кодом {{ offer.code }}, дійсна до вильоту.",
+                "Рейс {{ payload.flight }} затримується",
             ),
             _t(
                 "ru",
                 "{{ customer.first_name }}, рейс {{ payload.flight }} задерживается на {{ payload.delay_minutes }} мин; "
                 "новый вылет в {{ local(payload.new_departure, '%H:%M') }}. Пока ждёте — скидка {{ offer.discount }} "
                 "в кафе терминала по коду {{ offer.code }}, действует до вылета.",
+                "Рейс {{ payload.flight }} задерживается",
             ),
             _t(
                 "en",
                 "{{ customer.first_name }}, flight {{ payload.flight }} is delayed by {{ payload.delay_minutes }} "
                 "minutes; new departure {{ local(payload.new_departure, '%H:%M') }}. While you wait: "
                 "{{ offer.discount }} off at the terminal café with code {{ offer.code }}, valid until departure.",
+                "Flight {{ payload.flight }} is delayed",
             ),
         ],
     ),
@@ -147,12 +153,12 @@ TRIGGERS = [
         dedup_key="viewed-thrice:{{ payload.sku }}",
         extras={"code": "LOOK10", "discount": "10%"},
         templates=[
-            _t("uk", "{{ customer.first_name }}, «{{ payload.name }}» досі чекає на вас — зі знижкою {{ offer.discount }} за кодом {{ offer.code }} до неділі."),
-            _t("ru", "{{ customer.first_name }}, «{{ payload.name }}» всё ещё ждёт вас — со скидкой {{ offer.discount }} по коду {{ offer.code }} до воскресенья."),
-            _t("en", "{{ customer.first_name }}, “{{ payload.name }}” is still waiting for you: {{ offer.discount }} off with code {{ offer.code }} until Sunday."),
-            _t("uk", "{{ customer.first_name }}, нам шкода, що останнім часом не все було гаразд. Якщо щось потрібно — просто відповідайте на це повідомлення.", variant="retention"),
-            _t("ru", "{{ customer.first_name }}, нам жаль, что в последнее время не всё было хорошо. Если что-то нужно — просто ответьте на это сообщение.", variant="retention"),
-            _t("en", "{{ customer.first_name }}, we are sorry things have not been right lately. If you need anything, just reply to this message.", variant="retention"),
+            _t("uk", "{{ customer.first_name }}, «{{ payload.name }}» досі чекає на вас — зі знижкою {{ offer.discount }} за кодом {{ offer.code }} до неділі.", "«{{ payload.name }}» зі знижкою {{ offer.discount }} до неділі"),
+            _t("ru", "{{ customer.first_name }}, «{{ payload.name }}» всё ещё ждёт вас — со скидкой {{ offer.discount }} по коду {{ offer.code }} до воскресенья.", "«{{ payload.name }}» со скидкой {{ offer.discount }} до воскресенья"),
+            _t("en", "{{ customer.first_name }}, “{{ payload.name }}” is still waiting for you: {{ offer.discount }} off with code {{ offer.code }} until Sunday.", "“{{ payload.name }}”: {{ offer.discount }} off until Sunday"),
+            _t("uk", "{{ customer.first_name }}, нам шкода, що останнім часом не все було гаразд. Якщо щось потрібно — просто відповідайте на це повідомлення.", "Ми поруч, якщо щось потрібно", variant="retention"),
+            _t("ru", "{{ customer.first_name }}, нам жаль, что в последнее время не всё было хорошо. Если что-то нужно — просто ответьте на это сообщение.", "Мы рядом, если что-то нужно", variant="retention"),
+            _t("en", "{{ customer.first_name }}, we are sorry things have not been right lately. If you need anything, just reply to this message.", "We are here if you need anything", variant="retention"),
         ],
     ),
     TriggerIn(
@@ -164,9 +170,9 @@ TRIGGERS = [
         conditions=[{"path": "payload.days_left", "op": "lte", "value": 3}],
         dedup_key="password-expiring:{{ payload.expires_on }}",
         templates=[
-            _t("uk", "{{ customer.first_name }}, ваш пароль спливає {{ payload.expires_on }}. Змініть його в особистому кабінеті; ми ніколи не просимо пароль у повідомленнях."),
-            _t("ru", "{{ customer.first_name }}, ваш пароль истекает {{ payload.expires_on }}. Смените его в личном кабинете; мы никогда не просим пароль в сообщениях."),
-            _t("en", "{{ customer.first_name }}, your password expires on {{ payload.expires_on }}. Change it in your account; we never ask for passwords in messages."),
+            _t("uk", "{{ customer.first_name }}, ваш пароль спливає {{ payload.expires_on }}. Змініть його в особистому кабінеті; ми ніколи не просимо пароль у повідомленнях.", "Ваш пароль спливає {{ payload.expires_on }}"),
+            _t("ru", "{{ customer.first_name }}, ваш пароль истекает {{ payload.expires_on }}. Смените его в личном кабинете; мы никогда не просим пароль в сообщениях.", "Ваш пароль истекает {{ payload.expires_on }}"),
+            _t("en", "{{ customer.first_name }}, your password expires on {{ payload.expires_on }}. Change it in your account; we never ask for passwords in messages.", "Your password expires on {{ payload.expires_on }}"),
         ],
     ),
 ]  # fmt: skip
@@ -219,7 +225,7 @@ def _events(rng: random.Random, ids: list[int]) -> list[EventIn]:
             "bill_id": bill,
             "amount": 389.5,
             "plan_fee": 250,
-            "period": "листопад 2026",
+            "period": "2026-11",
             "due_date": "05.12.2026",
         }
         add("billing", bill, "bill_issued", cid, payload, ago=timedelta(days=rng.choice([0, 1, 4])))
@@ -237,7 +243,8 @@ def _events(rng: random.Random, ids: list[int]) -> list[EventIn]:
         add("airline", f"delay-PS{700 + n}-{cid}", "flight_delayed", cid, payload, ago=timedelta(minutes=5))
     for cid in rng.sample(ids, min(40, len(ids))):
         sku = rng.choice(["TV-55-OLED", "PHONE-X2", "KETTLE-S"])
-        name = {"TV-55-OLED": "OLED TV 55", "PHONE-X2": "Phone X2", "KETTLE-S": "Smart kettle"}[sku]
+        # Model names, read the same in every language.
+        name = {"TV-55-OLED": "OLED 55", "PHONE-X2": "Nova X2", "KETTLE-S": "Aqua S1"}[sku]
         for view in range(3):
             add(
                 "web",
@@ -248,13 +255,13 @@ def _events(rng: random.Random, ids: list[int]) -> list[EventIn]:
                 ago=timedelta(days=2 - view),
             )
     for cid in rng.sample(ids, min(20, len(ids))):
-        expires = (now + timedelta(days=2)).date().isoformat()
+        expires = (now + timedelta(days=2)).date()
         add(
             "identity",
-            f"pwd-{cid}-{expires}",
+            f"pwd-{cid}-{expires.isoformat()}",
             "password_expiring",
             cid,
-            {"days_left": 2, "expires_on": expires},
+            {"days_left": 2, "expires_on": expires.strftime("%d.%m.%Y")},
             ago=timedelta(0),
         )
     # Customers answer with their card, passport or tax numbers in the text: stored masked (privacy).

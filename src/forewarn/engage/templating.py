@@ -5,6 +5,11 @@ Variables: ``customer`` (first_name, full_name, language, city, attributes), ``p
 ``event`` (type, occurred_at), ``incident`` (title, area, since), ``offer`` (the trigger's extras) and
 ``local`` (a time in the customer's zone: ``{{ local(payload.departure) }}``).
 
+Words are rendered in the language they are written in (``render(..., language=)``), so what a filter
+adds reads in it too: ``{{ payload.amount|money }}`` is «1 389,50 грн» in Ukrainian and Russian and
+"1,389.50 UAH" in English; ``{{ payload.period|month }}`` turns "2026-11" into «листопад 2026»,
+«ноябрь 2026» or "November 2026".
+
 A payload is stored with personal values masked (privacy), and a template prints the masks. Only
 ``{{ payload.card|unmasked }}`` asks for the original: it leaves a placeholder per value in the words, which
 the sender opens for the provider if, and only if, the value belongs to the person the message goes to
@@ -13,13 +18,16 @@ the sender opens for the provider if, and only if, the value belongs to the pers
 
 from __future__ import annotations
 
-from datetime import datetime
+from contextlib import nullcontext
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils import translation
+from django.utils.dates import MONTHS
 from django.utils.translation import gettext as _
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import StrictUndefined, TemplateError, Undefined, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from forewarn.core.errors import FieldError
@@ -38,8 +46,44 @@ def _environment(*, strict: bool) -> ImmutableSandboxedEnvironment:
         keep_trailing_newline=False,
     )
     env.filters["unmasked"] = unmasked
-    env.filters["money"] = lambda value, currency="UAH": f"{float(value):,.2f} {currency}".replace(",", " ")
+    # Through the context, so that Jinja never works them out once, when it compiles, in whatever
+    # language was active then: they are written in the language of each message.
+    env.filters["money"] = pass_context(lambda _context, value, currency="UAH": money(value, currency))
+    env.filters["month"] = pass_context(lambda _context, value: month(value))
     return env
+
+
+# How a currency is written in each language; one not named here is written as its code.
+CURRENCY_WORDS = {"UAH": {"uk": "грн", "ru": "грн", "en": "UAH"}}
+
+
+def _language() -> str:
+    return (translation.get_language() or "en")[:2]
+
+
+def money(value: Any, currency: str = "UAH") -> str:
+    """An amount as the language writes it: «1 389,50 грн» (uk, ru), "1,389.50 UAH" (en)."""
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    language = _language()
+    code = str(currency).upper()
+    word = CURRENCY_WORDS.get(code, {}).get(language, code)
+    digits = f"{amount:,.2f}"
+    if language != "en":
+        digits = digits.replace(",", " ").replace(".", ",")
+    return f"{digits} {word}"
+
+
+def month(value: Any) -> str:
+    """A month ("2026-11", "2026-11-05" or a date) in words: «листопад 2026», "November 2026"."""
+    try:
+        found = value if isinstance(value, date) else date.fromisoformat(f"{str(value)[:7]}-01")
+    except ValueError:
+        return str(value)
+    name = str(MONTHS[found.month])
+    return f"{name if _language() == 'en' else name.lower()} {found.year}"
 
 
 @lru_cache(maxsize=2048)
@@ -64,13 +108,15 @@ def local_time(zone_name: str) -> Any:
     return convert
 
 
-def render(source: str, context: dict[str, Any], *, strict: bool = False) -> str:
+def render(source: str, context: dict[str, Any], *, strict: bool = False, language: str = "") -> str:
+    """The words of a template for this context, in ``language`` (the active one if not given)."""
     if not source:
         return ""
     scope = dict(context)
     zone = scope.get("customer", {}).get("time_zone") or "UTC"
     scope["local"] = local_time(zone)
-    return str(_compiled(source, strict=strict).render(scope)).strip()
+    with translation.override(language) if language else nullcontext():
+        return str(_compiled(source, strict=strict).render(scope)).strip()
 
 
 def check_template(source: str, path: str, sample: dict[str, Any] | None = None) -> list[FieldError]:

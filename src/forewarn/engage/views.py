@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -19,7 +22,7 @@ from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
 from forewarn.channels.providers.demo import Said
 from forewarn.channels.services import list_local_deliveries_for
-from forewarn.core.errors import FieldError, ValidationFailed
+from forewarn.core.errors import FieldError, NotFound, ValidationFailed
 from forewarn.core.vocab import Channel, Language, Topic
 from forewarn.core.web import public_view, render_page_or_part, staff_view
 from forewarn.customers.services import profiles
@@ -405,14 +408,51 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
     return render(request, "engage/trigger.html", context, status=422 if errors else 200)
 
 
+# What a customer stops, in the words a customer uses (topics and channels by their names are for staff).
+TOPIC_WORDS: dict[str, Any] = {
+    Topic.SERVICE: gettext_lazy("reminders and explanations about your service"),
+    Topic.MARKETING: gettext_lazy("offers and news"),
+    Topic.SURVEYS: gettext_lazy("requests to rate our service"),
+}
+CHANNEL_WORDS: dict[str, Any] = {
+    Channel.EMAIL: gettext_lazy("by email"),
+    Channel.SMS: gettext_lazy("by SMS"),
+    Channel.TELEGRAM: gettext_lazy("in Telegram"),
+    Channel.VIBER: gettext_lazy("in Viber"),
+}
+
+
 # The signed token in the address is what authorises the request; mail providers send RFC 8058 one-click
 # unsubscribes as a bare POST with no page (and no CSRF cookie) behind it.
 @csrf_exempt
 @public_view
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in every message: no account needed, the signed token names the message."""
-    message = responses.message_for_unsubscribe(token)
+    """The link in every message: no account needed, the signed token names the message. The page
+    speaks the customer's language, whatever the browser that opened the link asks for."""
+    try:
+        message = responses.message_for_unsubscribe(token)
+    except NotFound as exc:
+        # Whose link it was is not known: the browser's language, on a customer's page all the same.
+        return _customer_page(render(request, "engage/unsubscribe.html", {"error": exc.message}, status=404))
+    done = ""
     if request.method == "POST":
-        responses.unsubscribe(message=message, everything=request.POST.get("scope") == "everything")
-        return render(request, "engage/unsubscribe.html", {"message": message, "done": True})
-    return render(request, "engage/unsubscribe.html", {"message": message, "done": False})
+        done = "everything" if request.POST.get("scope") == "everything" else "topic"
+        responses.unsubscribe(message=message, everything=done == "everything")
+    language = message.customer.language or message.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {
+            "message": message,
+            "done": done,
+            "topic": TOPIC_WORDS.get(message.topic, gettext_lazy("these messages")),
+            "channel": CHANNEL_WORDS.get(message.channel, message.get_channel_display()),
+        }
+        response = render(request, "engage/unsubscribe.html", context)
+    response["Content-Language"] = language
+    return _customer_page(response)
+
+
+def _customer_page(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the link is the key: never hand it to another site
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -36,6 +36,12 @@ CANNED = [
     ("parcel", "ru", "Посылка в пути", "Посылка в пути и прибудет за два рабочих дня. {{ agent.name }}"),
     ("parcel", "en", "Parcel on its way", "Your parcel arrives within two working days. {{ agent.name }}"),
 ]  # fmt: skip
+# Olena's first word on a request, in the language it was written in.
+FIRST_ANSWERS = {
+    "uk": "Дякуємо, перевіряємо й повернемося з відповіддю.",
+    "ru": "Спасибо, проверяем и вернёмся с ответом.",
+    "en": "Thank you, we are looking into it and will come back with an answer.",
+}
 QUESTIONS = {
     "uk": [
         ("Де моя посилка?", "Добрий день! Замовлення досі не прийшло, підкажіть, будь ласка, де воно."),
@@ -127,7 +133,7 @@ def _morning_mail(rng: random.Random) -> int:
                 replies.add_entry(
                     actor=Actor.of(olena),
                     ticket=ticket,
-                    text="Дякуємо, перевіряємо й повернемося з відповіддю.",
+                    text=FIRST_ANSWERS[language],
                 )
         opened += 1
     sla.sweep(now)

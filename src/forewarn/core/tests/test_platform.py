@@ -12,6 +12,9 @@ import pytest
 from django.db import connection
 from django.http import HttpResponseBase, StreamingHttpResponse
 from django.test import Client
+from typer.testing import CliRunner
+
+from forewarn.settings import public_url
 
 
 @pytest.mark.django_db
@@ -96,6 +99,50 @@ def test_database_and_debug_come_from_the_environment(tmp_path: Path) -> None:
     )
     assert shown == [True, "configured-key", "db.internal", 5433]
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_links_in_messages_follow_the_port_served_on_when_no_public_url_is_set(tmp_path: Path) -> None:
+    served = {"FOREWARN_DATA_DIR": str(tmp_path), "FOREWARN_HOST": "127.0.0.1", "FOREWARN_PORT": "8101"}
+    assert _settings_in_fresh_process(served, "s.FOREWARN_PUBLIC_URL") == ["http://127.0.0.1:8101"]
+    configured = {**served, "FOREWARN_PUBLIC_URL": "https://care.example.com/"}
+    assert _settings_in_fresh_process(configured, "s.FOREWARN_PUBLIC_URL") == ["https://care.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "url"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"FOREWARN_PORT": "8101"}, "http://127.0.0.1:8101"),
+        ({"FOREWARN_HOST": "localhost", "FOREWARN_PORT": "9000"}, "http://localhost:9000"),
+        # Listening on every address: links name this machine (a real installation sets its public URL).
+        ({"FOREWARN_HOST": "0.0.0.0", "FOREWARN_PORT": "8101"}, "http://127.0.0.1:8101"),  # noqa: S104 - a value read, nothing bound
+        ({"FOREWARN_HOST": "::1", "FOREWARN_PORT": "8101"}, "http://[::1]:8101"),
+        (
+            {"FOREWARN_PUBLIC_URL": " https://care.example.com/ ", "FOREWARN_PORT": "8101"},
+            "https://care.example.com",
+        ),
+        ({"FOREWARN_PUBLIC_URL": "", "FOREWARN_PORT": "8101"}, "http://127.0.0.1:8101"),
+    ],
+)
+def test_the_public_url_is_the_one_set_or_where_the_server_listens(environ: dict[str, str], url: str) -> None:
+    assert public_url(environ) == url
+
+
+def test_serve_hands_the_address_it_listens_on_to_the_processes_that_write_links(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    from forewarn import cli
+
+    for name in ("FOREWARN_HOST", "FOREWARN_PORT"):
+        monkeypatch.setenv(name, "unset")  # restored when the test ends
+    seen: dict[str, str] = {}
+    monkeypatch.setattr(cli, "_call", lambda *_args: None)  # no collectstatic here
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **_kwargs: seen.update(os.environ))
+    result = CliRunner().invoke(cli.app, ["serve", "--host", "127.0.0.1", "--port", "8101", "--no-worker"])
+    assert result.exit_code == 0, result.output
+    assert public_url(seen) == "http://127.0.0.1:8101"
 
 
 @pytest.mark.django_db

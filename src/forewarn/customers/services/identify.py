@@ -113,7 +113,8 @@ def customer_for(
     )
     try:
         with transaction.atomic():
-            customer = create_customer(actor=INTAKE, data=data, source=source)
+            # Someone who wrote from no address we can use is still heard: the message stands for them.
+            customer = create_customer(actor=INTAKE, data=data, source=source, anonymous=not wanted)
     except (IntegrityError, Conflict):  # the same sender, made a customer a moment ago by another request
         return find_customer(wanted)
     dedup.propose_name_alikes(customer)

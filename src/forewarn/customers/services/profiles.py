@@ -30,6 +30,8 @@ PHONE_LIKE = re.compile(r"^[\d\s()+\-./]+$")
 NAME_FIELDS = ("given_name", "middle_name", "family_name")
 TEXT_FIELDS = (*NAME_FIELDS, "city", "address")
 MAX_TEXT = {"given_name": 100, "middle_name": 100, "family_name": 100, "city": 100, "address": 255}
+# A profile with neither a name nor an identity is refused with this code (create, change, last identity).
+NAME_OR_IDENTITY = "name_or_identity_required"
 
 
 @dataclass
@@ -125,10 +127,37 @@ def clean_identities(errors: list[FieldError], raw: list[IdentityIn]) -> list[Id
     return clean
 
 
+def nameless(path: str = "given_name") -> FieldError:
+    """The refusal of a profile that would hold neither a name nor an identity: nobody could tell whom
+    it stands for, find it again or reach the person (the import refuses such a row too)."""
+    return FieldError(
+        path,
+        NAME_OR_IDENTITY,
+        _("A customer needs a name or an identity (a phone, an email or a messenger id)."),
+    )
+
+
+def is_named(given_name: str, family_name: str) -> bool:
+    """A name is a given or a family name (a middle name alone names nobody), as the import counts it."""
+    return bool(given_name or family_name)
+
+
+def _whom_it_stands_for(
+    data: ProfileIn, fields: dict[str, Any], *, whole: bool, anonymous: bool
+) -> list[FieldError]:
+    """A whole profile's name or identity (a change is checked on the profile it makes). Identities
+    given but not valid are reported as such (a name would not make them right), so only a profile
+    given none at all is refused here."""
+    if not whole or anonymous or data.identities or is_named(fields["given_name"], fields["family_name"]):
+        return []
+    return [nameless()]
+
+
 def clean_profile(  # noqa: C901 - one check per field, so that every bad field is reported at once
-    data: ProfileIn, *, partial_fields: set[str] | None = None
+    data: ProfileIn, *, partial_fields: set[str] | None = None, anonymous: bool = False
 ) -> CleanProfile:
-    """Validate and normalise a whole profile, reporting every bad field at once."""
+    """Validate and normalise a whole profile, reporting every bad field at once. A whole profile needs a
+    name or an identity, unless it is ``anonymous`` (see ``create_customer``)."""
     errors: list[FieldError] = []
     wanted = partial_fields
     fields: dict[str, Any] = {}
@@ -166,6 +195,7 @@ def clean_profile(  # noqa: C901 - one check per field, so that every bad field 
     segments = clean_segment_slugs(errors, data.segments) if want("segments") else []
     identities = clean_identities(errors, data.identities)
     consents = clean_consents(errors, data.consents)
+    errors[:0] = _whom_it_stands_for(data, fields, whole=partial_fields is None, anonymous=anonymous)
     if errors:
         raise ValidationFailed(errors)
     return CleanProfile(fields=fields, segments=segments, identities=identities, consents=consents)
@@ -236,11 +266,16 @@ def require_active(customer: Customer) -> None:
 
 
 @transaction.atomic
-def create_customer(*, actor: Actor, data: ProfileIn, source: str = "api") -> Customer:
+def create_customer(
+    *, actor: Actor, data: ProfileIn, source: str = "api", anonymous: bool = False
+) -> Customer:
+    """A new profile. It needs a name or an identity; only ``anonymous`` stands for someone who wrote to
+    us with neither (a web chat visitor who gave no name or email, a sender whose address is none we
+    can use): their conversation is what tells them apart, and what they wrote must not be lost."""
     from forewarn.customers.services.consent import apply_consents  # noqa: PLC0415 - cycle
 
     actor.require(Perm.CUSTOMERS_EDIT)
-    clean = clean_profile(data)
+    clean = clean_profile(data, anonymous=anonymous)
     taken = taken_identities(clean.identities)
     if taken:
         raise _identities_conflict(clean.identities, taken)
@@ -333,6 +368,10 @@ def update_customer(*, actor: Actor, customer: Customer, changes: dict[str, Any]
             customer.attributes = merged
         elif name in NAME_FIELDS or value is not None or name == "birth_date":
             setattr(customer, name, value)
+    if not is_named(customer.given_name, customer.family_name) and not customer.identities.exists():
+        # Emptying the names of a profile that has no identity would leave nobody behind it.
+        named = [name for name in NAME_FIELDS if name in changes] or ["given_name"]
+        raise ValidationFailed([nameless(named[0])])
     customer.updated_at = clock.now()
     customer.save()
     if "segments" in changes:
@@ -382,6 +421,12 @@ def remove_identity(*, actor: Actor, identity: Identity) -> None:
     actor.require(Perm.CUSTOMERS_EDIT)
     customer = identity.customer
     require_active(customer)
+    alone = not customer.identities.exclude(pk=identity.pk).exists()
+    if alone and not is_named(customer.given_name, customer.family_name):
+        raise Conflict(
+            _("This is the only way to tell this customer apart: give them a name first."),
+            code=NAME_OR_IDENTITY,
+        )
     identity.delete()
     if identity.is_primary:
         successor = customer.identities.filter(kind=identity.kind).first()

@@ -119,6 +119,54 @@ def test_create_with_only_a_name_takes_the_defaults(as_olena: Any) -> None:
     assert made["identities"] == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="empty"),
+        pytest.param({"given_name": "   ", "family_name": ""}, id="blank-names"),
+        pytest.param({"middle_name": "Петрович"}, id="only-a-middle-name"),
+        pytest.param(
+            {"city": "Львів", "language": "uk", "segments": ["vip"], "attributes": {"tier": "gold"}},
+            id="details-but-nobody",
+        ),
+    ],
+)
+def test_a_customer_needs_a_name_or_an_identity(as_olena: Any, body: dict[str, Any]) -> None:
+    answer = as_olena.post(CUSTOMERS, body)
+
+    assert answer.status_code == 422
+    assert error_of(answer)["code"] == "validation_failed"
+    assert field_codes(answer) == {"given_name": "name_or_identity_required"}
+    assert Customer.objects.count() == 0
+
+
+def test_the_nameless_refusal_speaks_the_callers_language(as_olena: Any) -> None:
+    answer = as_olena.post(CUSTOMERS, {}, headers={"Accept-Language": "uk"})
+
+    (field,) = error_of(answer)["fields"]
+    assert field["message"] == (
+        "Клієнтові потрібне ім’я або ідентифікатор (телефон, email чи id у месенджері)."
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"identities": [{"kind": "email", "value": "oksana@example.com"}]}, id="only-an-email"),
+        pytest.param({"family_name": "Мельник"}, id="only-a-family-name"),
+    ],
+)
+def test_a_name_or_an_identity_alone_is_enough(as_olena: Any, body: dict[str, Any]) -> None:
+    assert as_olena.post(CUSTOMERS, body).status_code == 201
+
+
+def test_an_identity_that_is_not_valid_is_named_instead(as_olena: Any) -> None:
+    answer = as_olena.post(CUSTOMERS, {"identities": [{"kind": "phone", "value": "12"}]})
+
+    assert answer.status_code == 422
+    assert field_codes(answer) == {"identities.0.value": "phone_invalid"}
+
+
 def test_the_consent_given_at_creation_is_in_the_history(as_olena: Any, olena: User) -> None:
     made = as_olena.post(CUSTOMERS, new_customer()).json()
 
@@ -554,6 +602,27 @@ def test_patch_null_clears_a_name_and_the_birth_date(as_olena: Any, maria: Custo
     assert (answer.json()["family_name"], answer.json()["birth_date"]) == ("", None)
 
 
+def test_a_patch_may_not_empty_a_profile_that_has_no_identity(as_olena: Any) -> None:
+    made = as_olena.post(CUSTOMERS, {"given_name": "Іван", "family_name": "Петренко"}).json()
+    url = f"{CUSTOMERS}/{made['id']}"
+
+    answer = as_olena.patch(url, {"given_name": "", "family_name": None})
+
+    assert answer.status_code == 422
+    assert field_codes(answer) == {"given_name": "name_or_identity_required"}
+    assert as_olena.get(url).json() == made
+    # One name of the two may go; and a profile with an identity may lose its names.
+    assert as_olena.patch(url, {"given_name": ""}).status_code == 200
+    assert as_olena.patch(f"{CUSTOMERS}/{made['id']}", {"family_name": ""}).status_code == 422
+
+
+def test_a_patch_may_clear_the_names_of_a_profile_with_an_identity(as_olena: Any, maria: Customer) -> None:
+    answer = as_olena.patch(f"{CUSTOMERS}/{maria.pk}", {"given_name": "", "family_name": ""})
+
+    assert answer.status_code == 200
+    assert answer.json()["full_name"] == ""
+
+
 @pytest.mark.parametrize(
     ("changes", "path", "code"),
     [
@@ -663,6 +732,20 @@ def test_removing_the_primary_identity_passes_primary_to_the_next_of_its_kind(
         (second.json()["id"], True)
     ]
     assert ids(as_olena.get(CUSTOMERS, q="0671234567")) == []
+
+
+def test_the_last_identity_of_a_nameless_profile_stays(as_olena: Any) -> None:
+    made = as_olena.post(CUSTOMERS, {"identities": [{"kind": "email", "value": "anon@example.com"}]}).json()
+    (only,) = made["identities"]
+
+    answer = as_olena.delete(f"{CUSTOMERS}/{made['id']}/identities/{only['id']}")
+
+    assert answer.status_code == 409
+    assert error_of(answer)["code"] == "name_or_identity_required"
+    assert as_olena.get(f"{CUSTOMERS}/{made['id']}").json()["identities"] == [only]
+    # Once the customer has a name, the identity may go.
+    as_olena.patch(f"{CUSTOMERS}/{made['id']}", {"given_name": "Оксана"})
+    assert as_olena.delete(f"{CUSTOMERS}/{made['id']}/identities/{only['id']}").status_code == 204
 
 
 def test_removing_an_identity_of_another_customer_is_not_found(

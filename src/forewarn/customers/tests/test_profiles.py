@@ -9,6 +9,7 @@ from forewarn.accounts.models import User
 from forewarn.core.errors import Conflict
 from forewarn.customers.models import ConsentChange, Customer
 from forewarn.customers.services import consent, profiles
+from forewarn.customers.services.identify import customer_for
 from forewarn.customers.services.profiles import search_customers
 
 
@@ -58,3 +59,12 @@ def test_an_identity_taken_between_check_and_insert_is_a_conflict_not_a_crash(
         )
     assert caught.value.code == "identity_in_use"
     assert Customer.objects.count() == before
+
+
+def test_someone_who_wrote_from_an_address_we_cannot_use_is_still_heard(db: None) -> None:
+    """The rule that a profile needs a name or an identity is for people who type profiles in; a message
+    from outside is never lost for want of them (the web chat visitor, a sender with a broken address)."""
+    heard = customer_for([("email", "not an address")], source="tests")
+    assert heard is not None
+    assert (heard.full_name, heard.identities.count()) == ("", 0)
+    assert customer_for([("email", "not an address")], source="tests", create=False) is None

@@ -23,8 +23,6 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import gettext as _
 
 from forewarn.channels.base import Outbound, PermanentError, TransientError
 from forewarn.channels.registry import provider_for
@@ -35,7 +33,7 @@ from forewarn.customers.services.reach import addresses_of
 from forewarn.engage import policy
 from forewarn.engage.models import Message, MessageStatus, Suppression
 from forewarn.engage.services.responses import unsubscribe_token
-from forewarn.engage.services.words import compose, words_for
+from forewarn.engage.services.words import compose, way_out, words_for
 
 logger = logging.getLogger(__name__)
 
@@ -143,14 +141,15 @@ def deliver(message: Message, *, now: datetime) -> str:
         # An answer in a conversation: what it answers (an email's In-Reply-To and References).
         metadata["thread"] = message.context["thread"]
     if message.topic != Topic.TRANSACTIONAL:
-        # Every message a customer may refuse carries its way out (and email its List-Unsubscribe header).
+        # Every message a customer may refuse carries its way out (and email its List-Unsubscribe header),
+        # in the words' own language (words.way_out).
         url = settings.FOREWARN_PUBLIC_URL.rstrip("/") + reverse(
             "unsubscribe", args=[unsubscribe_token(message)]
         )
         metadata["unsubscribe_url"] = url
-        if message.channel == "email":
-            with translation.override(outgoing.language or settings.LANGUAGE_CODE):
-                body = f"{body}\n\n{_('Unsubscribe: %(url)s') % {'url': url}}"
+        line = way_out(channel=message.channel, topic=message.topic, language=outgoing.language, url=url)
+        if line:
+            body = f"{body}\n\n{line}"
     outbound = Outbound(
         idempotency_key=message.idempotency_key,
         channel=message.channel,

@@ -36,6 +36,7 @@ from forewarn.engage.models import (
     WhenBumped,
     WhenLate,
 )
+from forewarn.engage.services.words import subject_from
 from forewarn.engage.templating import check_template, render
 from forewarn.privacy.services import audit
 
@@ -128,6 +129,9 @@ def _check_templates(templates: list[TemplateIn]) -> list[FieldError]:
             errors.append(FieldError(f"{where}.variant", "invalid", _("Use standard or retention.")))
         if not t.body.strip():
             errors.append(FieldError(f"{where}.body", "required", _("The message needs words.")))
+        if t.channel == Channel.EMAIL and not t.subject.strip():
+            # A template for any channel may leave it out: its email takes its first sentence instead.
+            errors.append(FieldError(f"{where}.subject", "required", _("An email needs a subject.")))
         key = (t.variant, t.channel, t.language)
         if key in seen:
             errors.append(
@@ -266,17 +270,23 @@ def preview_trigger(
         "event": {"type": data.event_type, "occurred_at": now.isoformat()},
         "offer": data.extras,
     }
-    return [
-        Preview(
-            variant=t.variant,
-            channel=t.channel,
-            language=t.language,
-            subject=render(t.subject, context, strict=False),
-            body=render(t.body, context, strict=False),
-            dedup_key=render(data.dedup_key, context),
+    previews = []
+    for t in data.templates:
+        body = render(t.body, context, language=t.language)
+        subject = render(t.subject, context, language=t.language)
+        if not subject and t.channel in {"", Channel.EMAIL}:
+            subject = subject_from(body)  # what its email will carry (words.write)
+        previews.append(
+            Preview(
+                variant=t.variant,
+                channel=t.channel,
+                language=t.language,
+                subject=subject,
+                body=body,
+                dedup_key=render(data.dedup_key, context),
+            )
         )
-        for t in data.templates
-    ]
+    return previews
 
 
 def example_payload(actor: Actor, event_type: str) -> dict[str, Any]:

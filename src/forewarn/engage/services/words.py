@@ -4,14 +4,26 @@ that moment (a name corrected overnight is right in the morning), never when it 
 ``compose`` returns what it wrote as a value (``Outgoing``): the words the provider gets, with a value a
 template prints ``unmasked`` as the recipient's own original, and the words the message row keeps, with
 the masks. The sender hands the one to the provider and stores the other; nothing is left on the row.
+
+Every word a customer reads is in the language the message is written in (the customer's own whenever
+there are words in it): the template is rendered with that language active, so what its filters add
+(amounts, months) reads in it; an email always has a subject (the template's, an incident's own, or
+the first sentence of its words); and the line that says how to stop such messages (``way_out``) is
+written in it too.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from forewarn.core.vocab import Channel, Topic
 from forewarn.customers.services.reach import customer_context
 from forewarn.engage.models import Incident, Message, MessageStatus, MessageTemplate, Variant
 from forewarn.engage.templating import render
@@ -23,6 +35,11 @@ LANGUAGE_FALLBACK = ("en", "uk", "ru")
 # A staff member's answer to what a customer wrote (the inbox): its words are written already, and are
 # sent as they are, never rendered as a template.
 ANSWER_KIND = "answer"
+# The "fixed" that follows an incident's notice (``incidents.RESOLVED``).
+RESOLVED_KIND = "resolved"
+# An email subject made from the words, when a template has none: about what a mail client shows.
+SUBJECT_FROM_WORDS = 78
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s")
 
 
 @dataclass
@@ -86,9 +103,47 @@ def write(
         return None
     lang, (subject, body) = picked
     # Words that print an original (``unmasked``) are kept with masks; the provider gets the originals.
-    send_subject, kept_subject = split_words(render(subject, context), recipient_id=recipient_id)
-    send_body, kept_body = split_words(render(body, context), recipient_id=recipient_id)
+    send_subject, kept_subject = split_words(
+        render(subject, context, language=lang), recipient_id=recipient_id
+    )
+    send_body, kept_body = split_words(render(body, context, language=lang), recipient_id=recipient_id)
+    if channel == Channel.EMAIL and not kept_subject:
+        # A template for any channel may have no subject; an email never goes without one.
+        send_subject, kept_subject = subject_from(send_body), subject_from(kept_body)
     return Outgoing(lang, send_subject[:200], send_body, kept_subject[:200], kept_body)
+
+
+def subject_from(body: str) -> str:
+    """An email's subject from its words: their first sentence, cut at a word if it is long."""
+    lines = body.strip().splitlines()
+    first = SENTENCE_END.split(lines[0].strip(), maxsplit=1)[0] if lines else ""
+    if len(first) <= SUBJECT_FROM_WORDS:
+        return first.rstrip(".")
+    cut = first[: SUBJECT_FROM_WORDS - 1].rsplit(" ", 1)[0].rstrip(",;:—- ")
+    return f"{cut}…"
+
+
+def incident_subject(kind: str, language: str) -> str:
+    """The subject of an incident's notice, or of its "fixed", in ``language`` (a template itself)."""
+    with translation.override(language):
+        if kind == RESOLVED_KIND:
+            return _("Fixed: {{ incident.title }}")
+        return _("Disruption: {{ incident.title }}")
+
+
+def way_out(*, channel: str, topic: str, language: str, url: str) -> str:
+    """The line that tells a customer how to stop messages like this one, in the message's language; ""
+    when there is none to add. An email carries the unsubscribe link on every topic a customer may refuse
+    (beside its List-Unsubscribe header); SMS and messengers, where every character counts, carry it on
+    promotions: the reply word on SMS (heard in each of the three languages), the link in messengers."""
+    if topic == Topic.TRANSACTIONAL or (channel != Channel.EMAIL and topic != Topic.MARKETING):
+        return ""
+    with translation.override(language or settings.LANGUAGE_CODE):
+        if channel == Channel.SMS:
+            return _("Reply STOP to unsubscribe.")
+        if channel in {Channel.EMAIL, Channel.TELEGRAM, Channel.VIBER}:
+            return _("Unsubscribe: %(url)s") % {"url": url}
+    return ""
 
 
 def incident_context(incident: Incident) -> dict[str, Any]:
@@ -120,8 +175,8 @@ def words_for(message: Message, *, variant: str = "") -> Words:
     if message.trigger is not None:
         return Words.of_templates(message.trigger.templates.all())
     if message.incident is not None:
-        texts = message.incident.resolution if message.kind == "resolved" else message.incident.notice
-        return Words.per_language(texts)
+        texts = message.incident.resolution if message.kind == RESOLVED_KIND else message.incident.notice
+        return Words.per_language(texts, {lang: incident_subject(message.kind, lang) for lang in texts})
     held = (variant or message.variant, "", message.language or "en")
     return Words({held: (message.subject, message.body)})
 

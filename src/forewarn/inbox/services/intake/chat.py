@@ -49,6 +49,7 @@ def open_session(*, name: str = "", email: str = "", origin: str = "", ip: str =
             actor=INTAKE,
             data=ProfileIn(given_name=given[:100], family_name=family[:100]),
             source="webchat",
+            anonymous=True,
         )
     return ChatSession.objects.create(
         token=secrets.token_urlsafe(24), customer=customer, origin=origin[:255], created_at=clock.now()
