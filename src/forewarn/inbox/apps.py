@@ -18,6 +18,11 @@ class InboxConfig(AppConfig):
 
         file_with(file_inbound)
 
+        from forewarn.engage.services.risk import signal_with
+        from forewarn.inbox.services.unhappy import unhappy_customers
+
+        signal_with(unhappy_customers)
+
         from forewarn.core.periodic import every
         from forewarn.inbox.services import assignment, sla
         from forewarn.inbox.services.intake import limits

@@ -18,7 +18,8 @@ from forewarn.customers.models import Customer
 from forewarn.customers.services.reach import CONTEXT_FIELDS, context_of
 from forewarn.engage.conditions import matches
 from forewarn.engage.models import Event, Message, MessageStatus, Trigger
-from forewarn.engage.services.planning import Draft, plan, risk_of
+from forewarn.engage.services import risk
+from forewarn.engage.services.planning import Draft, plan
 from forewarn.engage.services.triggers import intent_of
 from forewarn.engage.services.waits import cancel_answered_waits, cancel_waiting_messages
 from forewarn.engage.services.words import Words
@@ -115,7 +116,9 @@ def _customer_scopes(ids: set[int], now: datetime) -> dict[int, dict[str, Any]]:
     for pk, *fields in Customer.objects.filter(pk__in=ids).values_list("pk", *CONTEXT_FIELDS):
         scope = scopes[pk] = context_of(fields)
         scope["segments"] = []
-        scope["risk"] = risk_of(scope["attributes"], now)
+        scope["risk"] = risk.of_attributes(scope["attributes"], now)
+    for pk, reason in risk.signalled([pk for pk, s in scopes.items() if not s["risk"]], now).items():
+        scopes[pk]["risk"] = reason
     links = Customer.segments.through.objects.filter(customer_id__in=ids)
     for cid, slug in links.values_list("customer_id", "segment__slug"):
         scopes[cid]["segments"].append(slug)

@@ -35,10 +35,8 @@ from forewarn.engage.models import (
     Variant,
     WhenBumped,
 )
+from forewarn.engage.services import risk
 from forewarn.engage.services.words import Words, words_for
-
-# A detractor's score counts against promotions for this long.
-DETRACTOR_MEMORY = timedelta(days=90)
 
 
 @dataclass
@@ -87,27 +85,7 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-RISK_KEYS = ["churn_risk", "open_complaints", "last_nps"]
 EVERYTHING = policy.Reads(planned=True, risk=True)
-
-
-def risk_of(attributes: dict[str, Any], now: datetime) -> str:
-    """Why a promotion would be unwelcome now. Reads the signals feedback and support keep on the profile
-    (``churn_risk``, ``open_complaints``, ``last_nps`` with ``last_nps_at``)."""
-    if attributes.get("churn_risk") in {True, "true", "yes"}:
-        return "churn_risk"
-    complaints = attributes.get("open_complaints")
-    if isinstance(complaints, int) and complaints > 0:
-        return "open_complaint"
-    score, when = attributes.get("last_nps"), attributes.get("last_nps_at")
-    if isinstance(score, int) and score <= 6:
-        try:
-            at = datetime.fromisoformat(str(when)) if when else None
-        except ValueError:
-            at = None
-        if at is None or (at.tzinfo is not None and now - at <= DETRACTOR_MEMORY):
-            return "detractor"
-    return ""
 
 
 def load_views(
@@ -135,10 +113,13 @@ def load_views(
             consents={},
             addresses={},
         )
-    # Only the few profiles that carry a risk signal need their attributes read.
-    risky = customers.filter(attributes__has_any_keys=RISK_KEYS).values_list("pk", "attributes")
-    for pk, attributes in fetch(risky) if reads.risk else ():
-        views[pk].risk = risk_of(attributes or {}, now)
+    if reads.risk:
+        # Only the few profiles that carry a risk signal need their attributes read.
+        risky = customers.filter(attributes__has_any_keys=risk.RISK_KEYS).values_list("pk", "attributes")
+        for pk, attributes in fetch(risky):
+            views[pk].risk = risk.of_attributes(attributes or {}, now)
+        for pk, reason in risk.signalled([pk for pk, v in views.items() if not v.risk], now).items():
+            views[pk].risk = reason
     ids = Keys(views)
     consents = Consent.objects.filter(customer_id__among=ids).order_by()
     for cid, topic, channel, status in fetch(

@@ -13,7 +13,7 @@ from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.engage.models import Event, Incident, Message
 from forewarn.engage.services.incidents import affected_customers
-from forewarn.engage.services.planning import risk_of
+from forewarn.engage.services.risk import of_attributes
 from forewarn.engage.services.words import ANSWER_KIND
 from forewarn.inbox.models import Ticket
 from forewarn.inbox.services.assignment import ACTIVE
@@ -44,7 +44,7 @@ def hints_for(actor: Actor, ticket: Ticket) -> Hints:
     now = clock.now()
     hints = Hints(
         segments=list(customer.segments.values_list("name", flat=True)),
-        risk=risk_of(customer.attributes or {}, now),
+        risk=of_attributes(customer.attributes or {}, now),
         satisfaction={
             k: v for k, v in (customer.attributes or {}).items() if k in {"last_nps", "last_csat", "last_ces"}
         },
