@@ -45,6 +45,7 @@ class Reason(models.TextChoices):
     TOO_MANY_ATTEMPTS = "too_many_attempts", _("gave up after many attempts")
     PROVIDER_FAILED = "provider_failed", _("the provider could not deliver it")
     TRIGGER_WAIT = "trigger_wait", _("waits as the trigger says")
+    RETRY_BY_HAND = "retry_by_hand", _("sent again by a member of staff")
 
     @classmethod
     def describe(cls, code: str) -> str:
@@ -69,6 +70,10 @@ STEPS = {
     "template": _("Words"),
     "send": _("Sending"),
     "incident": _("Incident"),
+    "retry": _("Tried again"),
+    "resend": _("Sent on another channel"),
+    "fallback": _("Fell back"),
+    "fail": _("Failed"),
 }
 
 

@@ -12,9 +12,9 @@ from ninja import Field, Query, Router, Schema, Status
 from forewarn.accounts.actors import actor_of
 from forewarn.accounts.roles import Perm
 from forewarn.core.errors import ValidationFailed
-from forewarn.core.http import Page, paginate
+from forewarn.core.http import InputSchema, Page, paginate
 from forewarn.inbox.models import Ticket
-from forewarn.inbox.services import replies, report
+from forewarn.inbox.services import deliveries, replies, report
 from forewarn.inbox.services import tickets as ticket_service
 from forewarn.inbox.services.intake import calls
 from forewarn.inbox.services.intake import email as email_service
@@ -29,6 +29,24 @@ class AttachmentOut(Schema):
     refused: str
 
 
+class DeliveryOut(Schema):
+    """Where an answer on its way stands."""
+
+    state: str = Field(description="queued, retrying, sending, sent, delivered, failed, suppressed, …")
+    label: str = Field(description="the state in words, in the caller's language")
+    reason: str = Field(
+        description="why it is not sent yet, in words (the provider's error, the policy's reason)"
+    )
+    retry_at: datetime | None = Field(description="when the outbox tries again, while retrying")
+    fell_back_from: str = Field(description="the channel it left for the one it is on, in words")
+    attempts: int
+    other_channels: list[str] = Field(description="channels it can be sent again on (POST …/again)")
+
+    @staticmethod
+    def resolve_other_channels(obj: Any) -> list[str]:
+        return [code for code, _name in obj.other_channels]
+
+
 class EntryOut(Schema):
     id: int
     kind: str
@@ -37,10 +55,15 @@ class EntryOut(Schema):
     html: str
     created_at: datetime
     attachments: list[AttachmentOut]
+    delivery: DeliveryOut | None = Field(default=None, description="an answer's delivery; null for others")
 
     @staticmethod
     def resolve_attachments(obj: Any) -> list[Any]:
         return list(obj.attachments.all())
+
+    @staticmethod
+    def resolve_delivery(obj: Any) -> Any:
+        return deliveries.delivery_for(obj)
 
 
 class TicketOut(Schema):
@@ -151,6 +174,23 @@ def add_entry(request: HttpRequest, ticket_id: int, body: EntryIn) -> Status[Any
         confirmed=body.confirmed,
     )
     return Status(201, entry)
+
+
+class AgainIn(InputSchema):
+    channel: str = Field(default="", description="another channel to send it on; empty: its own")
+
+
+@router.post(
+    "/tickets/{ticket_id}/entries/{entry_id}/again",
+    response=EntryOut,
+    summary="Send an answer that could not be sent again",
+    description="Now, with a fresh set of attempts: on its own channel, or on `channel` (one of the "
+    "answer's `delivery.other_channels`). 409 `not_stuck` for an answer that is on its way or sent.",
+)
+def send_again(request: HttpRequest, ticket_id: int, entry_id: int, body: AgainIn) -> Any:
+    actor = actor_of(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    return deliveries.send_again(actor=actor, ticket=ticket, entry_id=entry_id, channel=body.channel)
 
 
 class ProportionOut(Schema):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:ticket_id>/entries/", views.add_entry, name="add-entry"),
     path("<int:ticket_id>/update/", views.update, name="update"),
     path("<int:ticket_id>/take/", views.take, name="take"),
+    path("<int:ticket_id>/entries/<int:entry_id>/again/", views.send_again, name="send-again"),
     path("<int:ticket_id>/merge/", views.merge, name="merge"),
     path("<int:ticket_id>/here/", views.here, name="here"),
     path("<int:ticket_id>/canned/<int:canned_id>/", views.canned_text, name="canned"),

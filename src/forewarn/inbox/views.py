@@ -18,7 +18,7 @@ from forewarn.core.errors import Forbidden, ServiceError
 from forewarn.core.vocab import Channel
 from forewarn.core.web import render_page_or_part, staff_view
 from forewarn.inbox.models import Presence, Priority, TicketStatus
-from forewarn.inbox.services import assignment, canned, hints, presence, replies
+from forewarn.inbox.services import assignment, canned, deliveries, hints, presence, replies
 from forewarn.inbox.services import tickets as ticket_service
 from forewarn.inbox.services.intake import portal
 from forewarn.inbox.services.intake.email import attachment_path
@@ -121,6 +121,8 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     actor = actor_for(request)
     ticket = ticket_service.get_ticket_for(actor, ticket_id)
     entries = with_hidden("inbox.entry", list(ticket.entries.all()))
+    for entry_id, delivery in deliveries.deliveries_of(entries).items():
+        next(e for e in entries if e.pk == entry_id).delivery = delivery
     context: dict[str, Any] = {
         "ticket": ticket,
         "entries": entries,
@@ -209,6 +211,20 @@ def merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
         _remember_error(request, exc)
         return redirect("inbox:ticket", ticket_id=ticket.pk)
     return redirect("inbox:ticket", ticket_id=into.pk)
+
+
+@require_POST
+@staff_view
+def send_again(request: HttpRequest, ticket_id: int, entry_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    try:
+        deliveries.send_again(
+            actor=actor, ticket=ticket, entry_id=entry_id, channel=request.POST.get("channel", "")
+        )
+    except ServiceError as exc:
+        _remember_error(request, exc)
+    return redirect("inbox:ticket", ticket_id=ticket.pk)
 
 
 @require_POST

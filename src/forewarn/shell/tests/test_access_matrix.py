@@ -277,6 +277,15 @@ OPERATIONS = [
         also=SEEN_TICKET,
     ),
     Operation(
+        "tickets.send-again",
+        "post",
+        "/api/v1/tickets/{ticket_id}/entries/{entry_id}/again",
+        ANSWER,
+        200,
+        lambda w: {},
+        also=SEEN_TICKET,
+    ),
+    Operation(
         "tickets.merge",
         "post",
         "/api/v1/tickets/{ticket_id}/merge",
@@ -433,6 +442,8 @@ def world(maria: Customer) -> dict[str, Any]:
     trigger, a message, an open incident, and one of each part of the helpdesk's setup."""
     ticket = _ticket(mail(f"Списали двічі з картки {CARD}, посилки нема."))
     note = replies.add_entry(actor=SYSTEM, ticket=ticket, text="Перевірити оплату в банку", note=True)
+    failed = replies.add_entry(actor=SYSTEM, ticket=ticket, text="Перевіряємо оплату.")
+    Message.objects.filter(pk=failed.message_id).update(status="failed", error="carrier refused")
     other = _ticket(mail("А ще друге замовлення", subject="Друге замовлення"))
     trigger = create_trigger(
         actor=SYSTEM,
@@ -483,6 +494,7 @@ def world(maria: Customer) -> dict[str, Any]:
         "ticket_id": ticket.pk,
         "other_ticket_id": other.pk,
         "note_entry_id": note.pk,
+        "entry_id": failed.pk,  # an answer that could not be sent
         "trigger_id": trigger.pk,
         "message_id": message.pk,
         "incident_id": incident.pk,
