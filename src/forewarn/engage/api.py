@@ -15,8 +15,8 @@ from pydantic import ValidationError as PydanticError
 from forewarn.accounts.actors import Actor, actor_of
 from forewarn.accounts.roles import Perm
 from forewarn.channels.callbacks import MalformedCallback, SignatureInvalid, parse_callback
-from forewarn.core.errors import FieldError, ServiceError, ValidationFailed
-from forewarn.core.http import InputSchema, Page, paginate
+from forewarn.core.errors import ServiceError, ValidationFailed
+from forewarn.core.http import InputSchema, Page, paginate, schema_field_errors
 from forewarn.customers.services.profiles import get_customer_for
 from forewarn.engage.models import FrequencyCap, Incident, Message, Trigger
 from forewarn.engage.services import incidents as incident_service
@@ -105,11 +105,7 @@ def _parse_events(
         try:
             parsed = EventItem.model_validate(document_item)
         except PydanticError as exc:
-            fields = [
-                FieldError(".".join(str(p) for p in e["loc"]), str(e["type"]), str(e["msg"]))
-                for e in exc.errors()
-            ]
-            problems.append((i, ValidationFailed(fields)))
+            problems.append((i, ValidationFailed(schema_field_errors(exc.errors()))))
             items.append(ingest_service.EventIn(source="", id="", type="", customer={}))
             continue
         if source is not None and parsed.source != source:

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 from forewarn.accounts.actors import actor_of
 from forewarn.accounts.roles import Perm
 from forewarn.core.errors import ValidationFailed
-from forewarn.core.http import Page, paginate
+from forewarn.core.http import InputSchema, Page, paginate
 from forewarn.inbox.models import Ticket
 from forewarn.inbox.services import replies, report
 from forewarn.inbox.services import tickets as ticket_service
@@ -110,7 +110,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[st
     return {**page, "search": found.search}
 
 
-class TicketChangeIn(Schema):
+class TicketChangeIn(InputSchema):
     status: str | None = None
     priority: str | None = None
     tags: list[str] | None = None
@@ -129,7 +129,7 @@ def change_ticket(request: HttpRequest, ticket_id: int, body: TicketChangeIn) ->
     return ticket_service.update_ticket(actor=actor, ticket=ticket, change=change)
 
 
-class EntryIn(Schema):
+class EntryIn(InputSchema):
     text: str
     note: bool = False
     seen_up_to: int | None = Field(
@@ -200,7 +200,7 @@ def receive_email(request: HttpRequest) -> email_service.Received:
     return email_service.receive_email(request.body, provider="gateway")
 
 
-class CallIn(Schema):
+class CallIn(InputSchema):
     call_id: str = Field(description="the telephony's id of the call: a repeat updates the same entry")
     caller: str = Field(description="the number that called, E.164 or national")
     started_at: datetime
@@ -226,7 +226,7 @@ def record_call(request: HttpRequest, body: CallIn) -> calls.CallRecorded:
     return calls.record_call(actor=actor_of(request), call=calls.CallIn(**body.dict()))
 
 
-class MergeIn(Schema):
+class MergeIn(InputSchema):
     into: int = Field(description="the ticket that carries on")
 
 
@@ -238,7 +238,7 @@ def merge_ticket(request: HttpRequest, ticket_id: int, body: MergeIn) -> Ticket:
     return ticket_service.merge_tickets(actor=actor, ticket=ticket, into=into)
 
 
-class SplitIn(Schema):
+class SplitIn(InputSchema):
     entry_ids: list[int]
 
 
