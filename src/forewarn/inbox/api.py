@@ -13,7 +13,7 @@ from forewarn.accounts.actors import actor_of
 from forewarn.accounts.roles import Perm
 from forewarn.core.errors import ValidationFailed
 from forewarn.core.http import InputSchema, Page, paginate
-from forewarn.inbox.models import Ticket
+from forewarn.inbox.models import Entry, EntryKind, Ticket
 from forewarn.inbox.services import replies, report
 from forewarn.inbox.services import tickets as ticket_service
 from forewarn.inbox.services.intake import calls
@@ -31,12 +31,25 @@ class AttachmentOut(Schema):
 
 class EntryOut(Schema):
     id: int
-    kind: str
+    kind: str = Field(description="inbound (the customer's), outbound (an answer sent to them) or note")
+    internal: bool = Field(description="an internal note: staff only, never sent to the customer")
     channel: str
     text: str
     html: str
+    parts: int | None = Field(
+        description="the SMS parts an answer by SMS takes (GSM-7: 160, or 153 a part; Cyrillic and other "
+        "UCS-2 text: 70, or 67 a part); null for anything else"
+    )
     created_at: datetime
     attachments: list[AttachmentOut]
+
+    @staticmethod
+    def resolve_internal(obj: Entry) -> bool:
+        return obj.kind == EntryKind.NOTE
+
+    @staticmethod
+    def resolve_parts(obj: Entry) -> int | None:
+        return replies.sms_parts(obj)
 
     @staticmethod
     def resolve_attachments(obj: Any) -> list[Any]:
@@ -130,8 +143,11 @@ def change_ticket(request: HttpRequest, ticket_id: int, body: TicketChangeIn) ->
 
 
 class EntryIn(InputSchema):
-    text: str
-    note: bool = False
+    text: str = Field(
+        description="at most what the ticket's channel takes (an SMS 10 parts, Telegram 4,096 characters, "
+        "Viber 7,000, the web chat 4,000, email 50,000); a note 20,000"
+    )
+    note: bool = Field(default=False, description="true: an internal note, never sent to the customer")
     seen_up_to: int | None = Field(
         default=None, description="the last entry its author saw (collision check)"
     )

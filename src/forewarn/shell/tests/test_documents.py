@@ -106,6 +106,7 @@ def test_a_note_sent_with_a_guessed_field_is_refused_and_reaches_nobody(
 ) -> None:
     """``{"kind": "note"}`` is not how a note is asked for (``"note": true`` is): refused, not sent."""
     received = receive_email(mail().as_bytes())
+    assert received.ticket_id is not None
     ticket = Ticket.objects.get(pk=received.ticket_id)
     answer = api_as(olena).post(
         f"/api/v1/tickets/{ticket.pk}/entries", {"kind": "note", "text": "Між нами: клієнт сердитий."}
