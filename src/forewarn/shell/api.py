@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -140,6 +141,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if message == "CSRF check Failed":
         return error_response(request, 403, "csrf_failed", _("The CSRF token is missing or wrong."))
     return error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"), message)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, _exc: RequestDataTooBig) -> HttpResponse:
+    megabytes = max(1, settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024))
+    message = _("The request body is larger than the %(n)s MB a request may carry.") % {"n": megabytes}
+    return error_response(request, 413, "body_too_large", message)
 
 
 @api.exception_handler(Http404)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils.translation import gettext as _
 
@@ -228,13 +228,19 @@ def create_topic(*, actor: Actor, data: TopicIn) -> Topic:
     actor.require(Perm.POLICY_MANAGE)
     clean = _checked_topic(data, None)
     last = Topic.objects.aggregate(last=Max("position"))["last"]
-    topic = Topic.objects.create(
-        code=clean.code,
-        names=clean.names,
-        opt_in=clean.opt_in,
-        active=clean.active,
-        position=(last or 0) + 1,
-    )
+    try:
+        with transaction.atomic():
+            topic = Topic.objects.create(
+                code=clean.code,
+                names=clean.names,
+                opt_in=clean.opt_in,
+                active=clean.active,
+                position=(last or 0) + 1,
+            )
+    except IntegrityError as exc:  # the same code, made a moment ago by another request
+        raise ValidationFailed.single(
+            "code", "code_taken", _("There is a topic with this code already.")
+        ) from exc
     audit.record_setting(actor, topic, "created", audit.values_of(topic, TOPIC_FIELDS))
     return topic
 
@@ -289,13 +295,20 @@ def set_quiet_hours(*, actor: Actor, start: time, end: time) -> QuietHours:
     """The quiet hours of every customer who has not chosen their own, from the next decision on (a
     message already queued keeps the moment it was given). ``start == end``: no quiet hours."""
     actor.require(Perm.POLICY_MANAGE)
+    offsets = [
+        FieldError(
+            name, "time_with_offset", _("A time of day in each customer's own zone, without an offset.")
+        )
+        for name, value in (("start", start), ("end", end))
+        if value.tzinfo is not None
+    ]
+    if offsets:
+        raise ValidationFailed(offsets)
     row, _made = ContactDefaults.objects.select_for_update().get_or_create(pk=1)
     names = ("quiet_hours_start", "quiet_hours_end")
     before = {name: f"{getattr(row, name):%H:%M}" for name in names}
-    row.quiet_hours_start, row.quiet_hours_end = (
-        start.replace(second=0, microsecond=0),
-        end.replace(second=0, microsecond=0),
-    )
+    row.quiet_hours_start = start.replace(second=0, microsecond=0)
+    row.quiet_hours_end = end.replace(second=0, microsecond=0)
     row.save(update_fields=list(names))
     after = {name: f"{getattr(row, name):%H:%M}" for name in names}
     audit.record_setting(actor, ContactDefaults, "changed", after, before)

@@ -167,6 +167,11 @@ def test_only_an_administrator_changes_the_default_quiet_hours(
     bad = api_as(ada).put("/api/v1/policy/quiet-hours", {"start": "25:00", "end": "08:00", "tz": "UTC"})
     assert bad.status_code == 422
     assert {f["path"] for f in bad.json()["error"]["fields"]} == {"start", "tz"}
+    offset = api_as(ada).put("/api/v1/policy/quiet-hours", {"start": "22:00+02:00", "end": "08:00"})
+    assert offset.status_code == 422
+    assert [(f["path"], f["code"]) for f in offset.json()["error"]["fields"]] == [
+        ("start", "time_with_offset")
+    ]
     row = ContactDefaults.objects.get()
     assert (row.quiet_hours_start, row.quiet_hours_end) == (time(21, 0), time(9, 0))
 

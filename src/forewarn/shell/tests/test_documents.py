@@ -114,3 +114,18 @@ def test_a_note_sent_with_a_guessed_field_is_refused_and_reaches_nobody(
     assert answer.status_code == 422, answer.content
     assert [(f["path"], f["code"]) for f in answer.json()["error"]["fields"]] == [("kind", "extra_forbidden")]
     assert not Entry.objects.filter(ticket=ticket).exclude(kind="inbound").exists()
+
+
+def test_a_body_larger_than_a_request_may_carry_is_refused_in_the_one_shape(
+    api_as: Callable[..., Any], olena: User, maria: Customer, settings: Any
+) -> None:
+    received = receive_email(mail().as_bytes())
+    assert received.ticket_id is not None
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    answer = api_as(olena).post(
+        f"/api/v1/tickets/{received.ticket_id}/entries", {"text": "x" * 1_100_000, "note": True}
+    )
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "body_too_large"
+    assert "1 MB" in answer.json()["error"]["message"]
+    assert not Entry.objects.filter(ticket_id=received.ticket_id).exclude(kind="inbound").exists()
