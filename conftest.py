@@ -16,6 +16,8 @@ from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.accounts.roles import Role
 from forewarn.accounts.services import create_staff_user, issue_token
+from forewarn.core.models import ContactDefaults, Topic
+from forewarn.core.preferences import BUILT_IN_OPT_IN
 from forewarn.customers.models import Customer
 from forewarn.customers.services.dedup import find_duplicates
 from forewarn.customers.services.profiles import ConsentIn, IdentityIn, ProfileIn, create_customer
@@ -57,6 +59,24 @@ def _transactional_tests_may_write_the_audit_log(request: pytest.FixtureRequest)
     if marker is not None and marker.kwargs.get("transaction"):
         request.getfixturevalue("_django_db_helper")  # set up first, so torn down after
         request.getfixturevalue("audit_log_steps_aside")
+
+
+@pytest.fixture(autouse=True)
+def _transactional_tests_leave_the_rows_migrations_made(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The flush that ends a test outside a transaction (a browser test, a worker's) empties every table,
+    the rows the data migrations made too: the built-in topics and the default quiet hours are put back
+    for the tests that come after, as a migrated database has them."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if transactional:
+        request.getfixturevalue("_django_db_helper")  # set up first, so torn down (flushed) before this
+    yield
+    if transactional:
+        for position, (code, opt_in) in enumerate(BUILT_IN_OPT_IN.items()):
+            Topic.objects.get_or_create(code=code, defaults={"opt_in": opt_in, "position": position})
+        ContactDefaults.objects.get_or_create(pk=1)
 
 
 @pytest.fixture(autouse=True)

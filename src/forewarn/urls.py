@@ -39,6 +39,7 @@ urlpatterns = [
     path("inbox/", include("forewarn.inbox.urls")),
     path("chat/", include("forewarn.inbox.chat.urls")),
     path("my/", include("forewarn.inbox.portal.urls")),
+    path("engage/policy/", include("forewarn.engage.rules_urls")),
     path("engage/", include("forewarn.engage.urls")),
     path("u/<str:token>/", engage_views.unsubscribe, name="unsubscribe"),
 ]

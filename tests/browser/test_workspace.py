@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from forewarn.accounts.models import User
 from forewarn.customers.models import Customer
 from forewarn.engage.models import Message
-from forewarn.inbox.models import CannedReply, Ticket, TicketEvent
+from forewarn.inbox.models import CannedReply, Entry, Ticket, TicketEvent
 from forewarn.inbox.services.intake.email import receive_email
 from forewarn.inbox.tests.test_email import mail
 
@@ -55,3 +55,61 @@ def test_an_agent_answers_with_a_canned_reply_while_a_colleague_looks_on(
     ticket.refresh_from_db()
     assert (ticket.status, ticket.tags) == ("pending", ["доставка"])
     assert TicketEvent.objects.filter(ticket=ticket, kind="status").exists()
+
+
+def test_an_agent_sees_what_an_sms_answer_takes_and_a_note_stays_plainly_internal(
+    page: Page, olena: User, maria: Customer
+) -> None:
+    ticket = Ticket.objects.create(
+        customer=maria,
+        channel="sms",
+        subject="Посилка",
+        created_at=maria.created_at,
+        updated_at=maria.created_at,
+    )
+    letter = "Добрий день. " + "Пишу довго про посилку. " * 400 + "КІНЕЦЬ"
+    Entry.objects.create(
+        ticket=ticket,
+        kind="inbound",
+        channel="sms",
+        text=letter,
+        address="+380671234567",
+        created_at=maria.created_at,
+    )
+    sign_in(page, olena)
+    page.goto(f"/inbox/{ticket.pk}/")
+
+    first = page.locator(".entry-inbound")
+    expect(first).to_contain_text("Добрий день.")
+    expect(first).not_to_contain_text("КІНЕЦЬ")
+    first.get_by_text(f"Show all ({len(letter)} characters)").click()
+    expect(first).to_contain_text("КІНЕЦЬ")
+    first.get_by_text("Show less").click()
+    expect(first.locator(".preview")).to_be_visible()
+
+    answer = page.locator("#reply textarea[name=text]")
+    meter = page.locator("#length")
+    send = page.get_by_role("button", name="Send answer")
+    answer.fill("Ok, tomorrow by 18:00.")
+    expect(meter).to_contain_text(
+        "22 characters · SMS parts: 1 of at most 10 (160 characters a part, plain Latin text)"
+    )
+    answer.fill("я" * 71)
+    expect(meter).to_contain_text(
+        "71 characters · SMS parts: 2 of at most 10 (67 characters a part, Cyrillic"
+    )
+    answer.fill("Так. " * 140)
+    expect(meter).to_contain_text("SMS parts: 11 of at most 10")
+    expect(meter).to_contain_text("Too long to send as an answer")
+    expect(send).to_be_disabled()
+
+    answer.fill("Клієнтка просила дзвонити після 18:00.")
+    expect(send).to_be_enabled()
+    page.get_by_role("button", name="Add note").click()
+    note = page.locator(".entry-note")
+    expect(note).to_contain_text("Staff only: not sent to the customer")
+    expect(note).to_contain_text("Клієнтка просила дзвонити після 18:00.")
+    assert not Message.objects.exists()
+    assert page.evaluate(
+        "getComputedStyle(document.querySelector('.entry-note')).borderStyle"
+    ) != page.evaluate("getComputedStyle(document.querySelector('.entry-inbound')).borderStyle")

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from forewarn.accounts.actors import actor_of
 from forewarn.core.http import InputSchema, Page, paginate
+from forewarn.core.preferences import follows_default, quiet_hours_default, quiet_hours_of
 from forewarn.customers.models import (
     Consent,
     ConsentChange,
@@ -119,8 +120,12 @@ class CustomerOut(Schema):
     address: str
     language: str
     time_zone: str
-    quiet_hours_start: time
+    quiet_hours_start: time = Field(description="the quiet hours the customer has, in their time zone")
     quiet_hours_end: time
+    quiet_hours_default: bool = Field(
+        description="true: the customer has not chosen their own and has the default quiet hours "
+        "(GET /api/v1/policy/quiet-hours), which follow any change to it"
+    )
     preferred_channel: str
     segments: list[str]
     attributes: dict[str, Any]
@@ -197,7 +202,13 @@ class SegmentOut(Schema):
     name: str
 
 
-def shape_customer(customer: Customer, *, with_consents: bool = True) -> dict[str, Any]:
+def shape_customer(
+    customer: Customer, *, with_consents: bool = True, quiet_default: tuple[time, time] | None = None
+) -> dict[str, Any]:
+    follows = follows_default(customer.quiet_hours_start, customer.quiet_hours_end)
+    start, end = quiet_hours_of(
+        customer.quiet_hours_start, customer.quiet_hours_end, quiet_default or quiet_hours_default()
+    )
     return {
         **{
             name: getattr(customer, name)
@@ -212,8 +223,6 @@ def shape_customer(customer: Customer, *, with_consents: bool = True) -> dict[st
                 "address",
                 "language",
                 "time_zone",
-                "quiet_hours_start",
-                "quiet_hours_end",
                 "preferred_channel",
                 "attributes",
                 "status",
@@ -221,6 +230,9 @@ def shape_customer(customer: Customer, *, with_consents: bool = True) -> dict[st
                 "updated_at",
             )
         },
+        "quiet_hours_start": start,
+        "quiet_hours_end": end,
+        "quiet_hours_default": follows,
         "merged_into": customer.merged_into_id,
         "segments": [s.slug for s in customer.segments.all()],
         "identities": list(customer.identities.all()),
@@ -263,11 +275,12 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
         actor=actor,
         **filters.model_dump(exclude={"limit", "offset"}),
     ).prefetch_related("identities", "segments")
+    quiet_default = quiet_hours_default()
     return paginate(
         rows,
         limit=filters.limit,
         offset=filters.offset,
-        shape=lambda c: shape_customer(c, with_consents=False),
+        shape=lambda c: shape_customer(c, with_consents=False, quiet_default=quiet_default),
     )
 
 

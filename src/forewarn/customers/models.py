@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import time
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
@@ -58,9 +56,10 @@ class Customer(models.Model):
         _("language"), max_length=8, choices=Language.choices, default=Language.UKRAINIAN
     )
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Kyiv")
-    # Local times in the customer's zone; a window that wraps midnight (21:00-09:00) is allowed.
-    quiet_hours_start = models.TimeField(_("quiet hours from"), default=time(21, 0))
-    quiet_hours_end = models.TimeField(_("quiet hours until"), default=time(9, 0))
+    # Local times in the customer's zone; a window that wraps midnight (21:00-09:00) is allowed. None: the
+    # customer has not chosen and has the default quiet hours (``core.preferences.quiet_hours_default``).
+    quiet_hours_start = models.TimeField(_("quiet hours from"), null=True, blank=True, default=None)
+    quiet_hours_end = models.TimeField(_("quiet hours until"), null=True, blank=True, default=None)
     preferred_channel = models.CharField(
         _("preferred channel"), max_length=16, choices=Channel.choices, blank=True
     )

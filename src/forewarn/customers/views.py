@@ -15,9 +15,10 @@ from django.views.decorators.http import require_POST
 
 from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
-from forewarn.core import clock
+from forewarn.core import clock, preferences
 from forewarn.core.errors import ValidationFailed
-from forewarn.core.vocab import Channel, Language, Topic
+from forewarn.core.preferences import follows_default, quiet_hours_default, quiet_hours_of, topic_choices
+from forewarn.core.vocab import Channel, Language
 from forewarn.core.web import render_page_or_part, staff_view
 from forewarn.customers.models import (
     ConsentStatus,
@@ -48,7 +49,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "query_without_page": urlencode({k: v for k, v in chosen.items() if v}),
         "languages": Language.choices,
         "channels": Channel.choices,
-        "topics": Topic.choices,
+        "topics": topic_choices(),
         "segments": svc.list_segments_for(actor),
     }
     return render_page_or_part(request, "customers/list.html", "customers/_results.html", context)
@@ -77,6 +78,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         {"at": m.merged_at, "kind": "merge", "item": m} for m in merges
     ]
     timeline.sort(key=lambda e: e["at"], reverse=True)
+    topics = preferences.topics()
     context = {
         "customer": customer,
         "identities": [
@@ -84,7 +86,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             for i in customer.identities.all()
         ],
         "local_time": clock.now().astimezone(zone),
-        "consents": consent_service.consent_matrix(customer),
+        "consents": consent_service.consent_matrix(customer, topics),
         "history": history,
         "timeline": timeline,
         "duplicates": dedup.list_duplicates_for(actor, customer=customer),
@@ -94,9 +96,13 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "may_reveal": actor.may(Perm.PII_REVEAL),
         "may_export": actor.may(Perm.PERSONAL_DATA_EXPORT),
         "may_erase": actor.may(Perm.PERSONAL_DATA_ERASE) and customer.status != Customer.Status.ERASED,
-        "topics": Topic.choices,
+        "topics": [(t.code, t.label) for t in topics if t.active],
         "channels": Channel.choices,
         "statuses": ConsentStatus.choices,
+        "quiet_hours": quiet_hours_of(
+            customer.quiet_hours_start, customer.quiet_hours_end, quiet_hours_default()
+        ),
+        "quiet_hours_default": follows_default(customer.quiet_hours_start, customer.quiet_hours_end),
     }
     return render(request, "customers/detail.html", context)
 

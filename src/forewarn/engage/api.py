@@ -1,12 +1,14 @@
-"""Engage over HTTP: events in, triggers, the message log, incidents and the contact policy's caps."""
+"""Engage over HTTP: events in, triggers, the message log, incidents and the contact policy's settings
+(caps, topics, the default quiet hours)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.params.functions import Header
 from pydantic import Field
@@ -15,8 +17,10 @@ from pydantic import ValidationError as PydanticError
 from forewarn.accounts.actors import Actor, actor_of
 from forewarn.accounts.roles import Perm
 from forewarn.channels.callbacks import MalformedCallback, SignatureInvalid, parse_callback
+from forewarn.core import preferences
 from forewarn.core.errors import FieldError, ServiceError, ValidationFailed
-from forewarn.core.http import InputSchema, Page, paginate
+from forewarn.core.http import InputSchema, Page, paginate, schema_field_errors
+from forewarn.core.vocab import Topic as BuiltInTopic
 from forewarn.customers.services.profiles import get_customer_for
 from forewarn.engage.models import FrequencyCap, Incident, Message, Trigger
 from forewarn.engage.services import incidents as incident_service
@@ -105,11 +109,7 @@ def _parse_events(
         try:
             parsed = EventItem.model_validate(document_item)
         except PydanticError as exc:
-            fields = [
-                FieldError(".".join(str(p) for p in e["loc"]), str(e["type"]), str(e["msg"]))
-                for e in exc.errors()
-            ]
-            problems.append((i, ValidationFailed(fields)))
+            problems.append((i, ValidationFailed(schema_field_errors(exc.errors()))))
             items.append(ingest_service.EventIn(source="", id="", type="", customer={}))
             continue
         if source is not None and parsed.source != source:
@@ -490,9 +490,13 @@ def call_list(request: HttpRequest, incident_id: int) -> HttpResponse:
 
 
 class CapSchema(InputSchema):
-    topic: str = Field("", description="a topic, or empty for every topic but transactional")
-    limit: int = Field(ge=0, le=1000)
-    window_hours: int = Field(ge=1, le=24 * 366)
+    topic: str = Field("", description="a topic's code, or empty for every topic but transactional")
+    limit: int = Field(
+        ge=0, le=rules_service.MAX_LIMIT, description="messages a customer may get in the window"
+    )
+    window_hours: int = Field(
+        ge=1, le=rules_service.MAX_WINDOW_HOURS, description="a rolling window: 24, 168..."
+    )
     active: bool = True
 
 
@@ -510,10 +514,114 @@ def list_caps(request: HttpRequest) -> list[FrequencyCap]:
     return rules_service.list_caps(actor_of(request))
 
 
-@router.put("/policy/caps", response=list[CapOut], summary="Replace the frequency caps")
+@router.put(
+    "/policy/caps",
+    response=list[CapOut],
+    summary="Replace the frequency caps (the whole set; administrators only)",
+)
 def replace_caps(request: HttpRequest, payload: list[CapSchema]) -> list[FrequencyCap]:
     actor = actor_of(request)
-    return rules_service.replace_caps(actor=actor, caps=[c.model_dump() for c in payload])
+    caps = [rules_service.CapIn(**c.model_dump()) for c in payload]
+    return rules_service.replace_caps(actor=actor, caps=caps)
+
+
+class QuietHoursIn(InputSchema):
+    start: time = Field(description="HH:MM in each customer's own time zone, such as 21:00")
+    end: time = Field(description="HH:MM, such as 09:00; a window may wrap midnight; start == end: none")
+
+
+class QuietHoursOut(Schema):
+    start: time
+    end: time
+
+
+@router.get(
+    "/policy/quiet-hours",
+    response=QuietHoursOut,
+    summary="The quiet hours of every customer who has not chosen their own",
+)
+def read_quiet_hours(request: HttpRequest) -> rules_service.QuietHours:
+    return rules_service.quiet_hours_for(actor_of(request))
+
+
+@router.put(
+    "/policy/quiet-hours",
+    response=QuietHoursOut,
+    summary="Change the default quiet hours (administrators only)",
+)
+def replace_quiet_hours(request: HttpRequest, payload: QuietHoursIn) -> rules_service.QuietHours:
+    return rules_service.set_quiet_hours(actor=actor_of(request), start=payload.start, end=payload.end)
+
+
+class TopicIn(InputSchema):
+    code: str = Field(description="2 to 16 of a-z, 0-9 and _, starting with a letter; it never changes")
+    names: dict[str, str] = Field(
+        default_factory=dict, description='its name per language: {"uk": ..., "ru": ..., "en": ...}'
+    )
+    opt_in: bool = Field(default=True, description="true: nothing on it goes before the customer says yes")
+    active: bool = Field(default=True, description="false: retired, offered for nothing new")
+
+
+class TopicPatch(InputSchema):
+    names: dict[str, str] | None = None
+    opt_in: bool | None = None
+    active: bool | None = None
+
+
+class TopicOut(Schema):
+    id: int
+    code: str
+    name: str = Field(description="its name in the reader's language")
+    names: dict[str, str]
+    opt_in: bool
+    active: bool
+    built_in: bool
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return preferences.name_of(obj.code, dict(obj.names or {}))
+
+    @staticmethod
+    def resolve_built_in(obj: Any) -> bool:
+        return obj.code in BuiltInTopic.values
+
+
+@router.get("/policy/topics", response=list[TopicOut], summary="The topics customers consent to")
+def list_topics(request: HttpRequest) -> list[Any]:
+    return rules_service.list_topics(actor_of(request))
+
+
+@router.post(
+    "/policy/topics",
+    response={201: TopicOut},
+    summary="Add a topic customers consent to (administrators only)",
+)
+def create_topic(request: HttpRequest, payload: TopicIn) -> Status[Any]:
+    data = rules_service.TopicIn(**payload.model_dump())
+    return Status(201, rules_service.create_topic(actor=actor_of(request), data=data))
+
+
+@router.get("/policy/topics/{topic_id}", response=TopicOut, summary="One topic")
+def read_topic(request: HttpRequest, topic_id: int) -> Any:
+    return rules_service.get_topic_for(actor_of(request), topic_id)
+
+
+@router.patch(
+    "/policy/topics/{topic_id}",
+    response=TopicOut,
+    summary="Rename a topic, say whether it needs a yes, or retire it (409 topic_in_use while an active "
+    "trigger sends on it)",
+)
+def change_topic(request: HttpRequest, topic_id: int, payload: TopicPatch) -> Any:
+    actor = actor_of(request)
+    topic = rules_service.get_topic_for(actor, topic_id)
+    changes = payload.model_dump(exclude_unset=True)
+    nulls = sorted(name for name, value in changes.items() if value is None)
+    if nulls:
+        raise ValidationFailed([FieldError(name, "null", _("This field cannot be null.")) for name in nulls])
+    current = rules_service.topic_input_of(topic)
+    data = rules_service.TopicIn(**{**vars(current), **changes})
+    return rules_service.update_topic(actor=actor, topic=topic, data=data)
 
 
 class SuppressionIn(InputSchema):

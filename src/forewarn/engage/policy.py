@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 TRANSACTIONAL = "transactional"
 MARKETING = "marketing"
 # Topics a customer must have said yes to; the others go unless the customer said no (contract basis).
+# These are the built-in ones; the stored topics say for themselves (``Rules.opt_in_topics``).
 OPT_IN_TOPICS = frozenset({"marketing", "surveys"})
 # Channels a proactive message can go through (a phone call is a call list, not a message).
 MESSAGE_CHANNELS = ("telegram", "viber", "sms", "email")
@@ -56,6 +57,7 @@ class Rules:
     digest_window: timedelta = timedelta(minutes=10)
     # How far ahead the policy looks for a free slot before it gives up on a message that holds.
     horizon: timedelta = timedelta(days=30)
+    opt_in_topics: frozenset[str] = OPT_IN_TOPICS
 
 
 @dataclass(slots=True)
@@ -267,7 +269,7 @@ def choose_channels(view: CustomerView, intent: Intent, rules: Rules, trail: Tra
     usable: list[str] = []
     for channel in order:
         reason = (
-            consent_reason(consents.get((topic, channel)), topic)
+            consent_reason(consents.get((topic, channel)), opt_in=topic in rules.opt_in_topics)
             or ("no_address" if channel not in addresses else "")
             or ("address_suppressed" if channel in view.suppressed_channels else "")
             or ("no_template" if intent.channels is not None and channel not in intent.channels else "")
@@ -279,22 +281,22 @@ def choose_channels(view: CustomerView, intent: Intent, rules: Rules, trail: Tra
     return usable
 
 
-def consent_reason(answer: str | None, topic: str) -> str:
+def consent_reason(answer: str | None, *, opt_in: bool) -> str:
     """Why the customer's answer for this topic on a channel stops a message there, or "": a recorded no
-    always; no answer at all for an opt-in topic (marketing, surveys)."""
+    always; no answer at all for an opt-in topic (marketing, surveys, and those stored as opt-in)."""
     if answer == "denied":
         return "consent_denied"
-    if answer is None and topic in OPT_IN_TOPICS:
+    if answer is None and opt_in:
         return "consent_missing"
     return ""
 
 
 def still_allowed_reason(
-    *, consent: str | None, scopes: frozenset[str], address_suppressed: bool, topic: str
+    *, consent: str | None, scopes: frozenset[str], address_suppressed: bool, topic: str, opt_in: bool
 ) -> str:
     """The send-time re-check of a message planned earlier, with the same rules as planning: why it may
     no longer go (consent, a global unsubscribe, a suppressed address), or ""."""
-    reason = consent_reason(consent, topic) or suppression_reason(scopes, topic)
+    reason = consent_reason(consent, opt_in=opt_in) or suppression_reason(scopes, topic)
     if not reason and address_suppressed:
         reason = "address_suppressed"
     return reason

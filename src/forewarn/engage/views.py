@@ -22,6 +22,7 @@ from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
 from forewarn.channels.providers.demo import Said
 from forewarn.channels.services import list_local_deliveries_for
+from forewarn.core import preferences
 from forewarn.core.errors import FieldError, NotFound, ValidationFailed
 from forewarn.core.vocab import Channel, Language, Topic
 from forewarn.core.web import public_view, render_page_or_part, staff_view
@@ -174,7 +175,7 @@ def message_log(request: HttpRequest) -> HttpResponse:
         "query_without_page": urlencode({k: v for k, v in chosen.items() if v}),
         "statuses": MessageStatus.choices,
         "channels": Channel.choices,
-        "topics": Topic.choices,
+        "topics": [(t.code, t.label) for t in preferences.topics()],
         "reasons": sorted(Reason.choices, key=lambda c: str(c[1])),
         "demo_inbound": bool(simulate.demo_channels()),
     }
@@ -400,7 +401,7 @@ def trigger_edit(request: HttpRequest, trigger_id: int | None = None) -> HttpRes
         "errors": errors,
         "previews": previews,
         "sample_payload": sample,
-        "topics": Topic.choices,
+        "topics": preferences.topic_choices(keep=data.topic),
         "when_late": WhenLate.choices,
         "when_bumped": WhenBumped.choices,
         "may_manage": actor.may(Perm.TRIGGERS_MANAGE),

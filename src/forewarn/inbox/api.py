@@ -13,7 +13,7 @@ from forewarn.accounts.actors import actor_of
 from forewarn.accounts.roles import Perm
 from forewarn.core.errors import ValidationFailed
 from forewarn.core.http import InputSchema, Page, paginate
-from forewarn.inbox.models import Ticket
+from forewarn.inbox.models import Entry, EntryKind, Ticket
 from forewarn.inbox.services import deliveries, replies, report
 from forewarn.inbox.services import tickets as ticket_service
 from forewarn.inbox.services.intake import calls
@@ -49,13 +49,26 @@ class DeliveryOut(Schema):
 
 class EntryOut(Schema):
     id: int
-    kind: str
+    kind: str = Field(description="inbound (the customer's), outbound (an answer sent to them) or note")
+    internal: bool = Field(description="an internal note: staff only, never sent to the customer")
     channel: str
     text: str
     html: str
+    parts: int | None = Field(
+        description="the SMS parts an answer by SMS takes (GSM-7: 160, or 153 a part; Cyrillic and other "
+        "UCS-2 text: 70, or 67 a part); null for anything else"
+    )
     created_at: datetime
     attachments: list[AttachmentOut]
     delivery: DeliveryOut | None = Field(default=None, description="an answer's delivery; null for others")
+
+    @staticmethod
+    def resolve_internal(obj: Entry) -> bool:
+        return obj.kind == EntryKind.NOTE
+
+    @staticmethod
+    def resolve_parts(obj: Entry) -> int | None:
+        return replies.sms_parts(obj)
 
     @staticmethod
     def resolve_attachments(obj: Any) -> list[Any]:
@@ -133,7 +146,7 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[st
     return {**page, "search": found.search}
 
 
-class TicketChangeIn(Schema):
+class TicketChangeIn(InputSchema):
     status: str | None = None
     priority: str | None = None
     tags: list[str] | None = None
@@ -152,9 +165,12 @@ def change_ticket(request: HttpRequest, ticket_id: int, body: TicketChangeIn) ->
     return ticket_service.update_ticket(actor=actor, ticket=ticket, change=change)
 
 
-class EntryIn(Schema):
-    text: str
-    note: bool = False
+class EntryIn(InputSchema):
+    text: str = Field(
+        description="at most what the ticket's channel takes (an SMS 10 parts, Telegram 4,096 characters, "
+        "Viber 7,000, the web chat 4,000, email 50,000); a note 20,000"
+    )
+    note: bool = Field(default=False, description="true: an internal note, never sent to the customer")
     seen_up_to: int | None = Field(
         default=None, description="the last entry its author saw (collision check)"
     )
@@ -240,7 +256,7 @@ def receive_email(request: HttpRequest) -> email_service.Received:
     return email_service.receive_email(request.body, provider="gateway")
 
 
-class CallIn(Schema):
+class CallIn(InputSchema):
     call_id: str = Field(description="the telephony's id of the call: a repeat updates the same entry")
     caller: str = Field(description="the number that called, E.164 or national")
     started_at: datetime
@@ -266,7 +282,7 @@ def record_call(request: HttpRequest, body: CallIn) -> calls.CallRecorded:
     return calls.record_call(actor=actor_of(request), call=calls.CallIn(**body.dict()))
 
 
-class MergeIn(Schema):
+class MergeIn(InputSchema):
     into: int = Field(description="the ticket that carries on")
 
 
@@ -278,7 +294,7 @@ def merge_ticket(request: HttpRequest, ticket_id: int, body: MergeIn) -> Ticket:
     return ticket_service.merge_tickets(actor=actor, ticket=ticket, into=into)
 
 
-class SplitIn(Schema):
+class SplitIn(InputSchema):
     entry_ids: list[int]
 
 

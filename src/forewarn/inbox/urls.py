@@ -11,6 +11,7 @@ urlpatterns = [
     path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
     path("<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("<int:ticket_id>/entries/", views.add_entry, name="add-entry"),
+    path("<int:ticket_id>/entries/<int:entry_id>/", views.entry_text, name="entry-text"),
     path("<int:ticket_id>/update/", views.update, name="update"),
     path("<int:ticket_id>/take/", views.take, name="take"),
     path("<int:ticket_id>/entries/<int:entry_id>/again/", views.send_again, name="send-again"),

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 
 from forewarn.accounts.actors import actor_for
 from forewarn.accounts.roles import Perm
-from forewarn.core import clock
-from forewarn.core.errors import Forbidden, ServiceError
+from forewarn.core import clock, lengths
+from forewarn.core.errors import Forbidden, NotFound, ServiceError
 from forewarn.core.vocab import Channel
 from forewarn.core.web import render_page_or_part, staff_view
 from forewarn.inbox.models import Presence, Priority, TicketStatus
@@ -33,6 +33,9 @@ ROW_FIELDS = (
     "sla_paused_at", "customer__given_name", "customer__middle_name", "customer__family_name",
     "assignee__username", "assignee__first_name", "assignee__last_name",
 )  # fmt: skip
+# An entry longer than this is shown cut, with the whole of it a click away: the entries reload every two
+# seconds, so one long letter would otherwise be sent again and again.
+PREVIEW_CHARS = 3000
 VIEW_LABELS = {
     "all": _("All"),
     "mine": _("Mine"),
@@ -116,11 +119,43 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     return render_page_or_part(request, "inbox/list.html", "inbox/_rows.html", context)
 
 
+def _cut_at(text: str, hidden: list[Any]) -> int:
+    """Where a long entry's first part ends: before a mask it would cut in two, at a space if one is
+    near."""
+    at = PREVIEW_CHARS
+    for value in hidden:
+        if value.start < at < value.end:
+            at = value.start
+    space = text.rfind(" ", 0, at)
+    return space if space > at - 200 else at
+
+
+def _shortened(entries: list[Any]) -> list[Any]:
+    """Each entry with ``preview`` (its text, or its first part when long) and ``cut``."""
+    for entry in entries:
+        entry.cut = len(entry.text) > PREVIEW_CHARS
+        entry.preview = entry.text[: _cut_at(entry.text, entry.hidden)] if entry.cut else entry.text
+        entry.length = len(entry.text)
+    return entries
+
+
+def _length_rules(ticket: Any) -> dict[str, Any]:
+    """What the counter under the answer needs to count as the server does (``core.lengths``)."""
+    return {
+        "sms": ticket.channel == Channel.SMS,
+        "limit": lengths.LONGEST.get(ticket.channel, lengths.LONGEST_NOTE),
+        "note_limit": lengths.LONGEST_NOTE,
+        "sms_max_parts": lengths.SMS_MAX_PARTS,
+        "gsm7": lengths.GSM7,
+        "gsm7_extended": lengths.GSM7_EXTENDED,
+    }
+
+
 @staff_view
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     actor = actor_for(request)
     ticket = ticket_service.get_ticket_for(actor, ticket_id)
-    entries = with_hidden("inbox.entry", list(ticket.entries.all()))
+    entries = _shortened(list(with_hidden("inbox.entry", list(ticket.entries.all()))))
     for entry_id, delivery in deliveries.deliveries_of(entries).items():
         next(e for e in entries if e.pk == entry_id).delivery = delivery
     context: dict[str, Any] = {
@@ -145,8 +180,22 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         staff=assignment.answering_staff(actor),
         events=list(ticket.events.select_related("actor").order_by("-at")[:20]),
         portal_link=portal.link_for(ticket.customer),
+        length_rules=_length_rules(ticket),
     )
     return render_page_or_part(request, "inbox/ticket.html", "inbox/_entries.html", context)
+
+
+@staff_view
+def entry_text(request: HttpRequest, ticket_id: int, entry_id: int) -> HttpResponse:
+    """The whole of one entry, for "Show all" under a long one."""
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    entry = next((e for e in ticket.entries.all() if e.pk == entry_id), None)
+    if entry is None:
+        raise NotFound(str(_("No such entry.")), code="entry_not_found")
+    with_hidden("inbox.entry", [entry])
+    context = {"entry": entry, "may_reveal": actor.may(Perm.PII_REVEAL)}
+    return render(request, "inbox/_entry_text.html", context)
 
 
 def _remember_error(request: HttpRequest, exc: ServiceError) -> None:

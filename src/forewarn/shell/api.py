@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from forewarn.accounts.models import User
 from forewarn.accounts.services import authenticate_token
 from forewarn.core import idempotency
 from forewarn.core.errors import FieldError, ServiceError
+from forewarn.core.http import schema_field_errors
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return error_response(request, exc.status, exc.code, exc.message, exc.fields)
 
 
-def _field_path(loc: Iterable[Any]) -> str:
+def _field_path(loc: Sequence[Any]) -> str:
     parts = [str(p) for p in loc]
     # ninja reports ("body", "payload", "identities", 0, "value"): the source and the argument name
     # are plumbing, the client knows its own document as "identities.0.value".
@@ -117,57 +119,9 @@ def _field_path(loc: Iterable[Any]) -> str:
     return ".".join(parts)
 
 
-def _schema_messages() -> dict[str, str]:
-    """Pydantic words its messages in English only: the ones clients meet, in the reader's language."""
-    whole, yes_no = _("Must be a whole number."), _("Must be true or false.")
-    a_date, a_time = _("Must be a date (YYYY-MM-DD)."), _("Must be a time (HH:MM).")
-    a_moment = _("Must be a date and time (ISO 8601, such as 2030-01-31T09:00:00+02:00).")
-    an_object = _("Must be an object.")
-    return {
-        "missing": _("This field is required."),
-        "string_type": _("Must be text."),
-        "string_too_short": _("At least %(min_length)s characters."),
-        "string_too_long": _("At most %(max_length)s characters."),
-        "int_type": whole,
-        "int_parsing": whole,
-        "int_from_float": whole,
-        "bool_type": yes_no,
-        "bool_parsing": yes_no,
-        "list_type": _("Must be a list."),
-        "dict_type": an_object,
-        "model_type": an_object,
-        "literal_error": _("Must be one of %(expected)s."),
-        "date_type": a_date,
-        "date_parsing": a_date,
-        "date_from_datetime_parsing": a_date,
-        "date_from_datetime_inexact": a_date,
-        "time_type": a_time,
-        "time_parsing": a_time,
-        "datetime_type": a_moment,
-        "datetime_parsing": a_moment,
-        "datetime_from_date_parsing": a_moment,
-        "timezone_aware": _("Must include its offset from UTC (such as +02:00 or Z)."),
-    }
-
-
-def _schema_message(error: dict[str, Any], messages: dict[str, str]) -> str:
-    template = messages.get(str(error.get("type")))
-    if template is None:
-        return str(error.get("msg", ""))
-    context: dict[str, Any] = error.get("ctx", {})  # pydantic's ErrorDetails.ctx
-    try:
-        return template % context
-    except (KeyError, TypeError, ValueError):
-        return str(error.get("msg", ""))
-
-
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    messages = _schema_messages()
-    fields = [
-        FieldError(_field_path(e.get("loc", ())), str(e.get("type", "invalid")), _schema_message(e, messages))
-        for e in exc.errors
-    ]
+    fields = schema_field_errors(exc.errors, path=_field_path)
     return error_response(request, 422, "validation_failed", _("Some fields are not valid."), fields)
 
 
@@ -187,6 +141,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if message == "CSRF check Failed":
         return error_response(request, 403, "csrf_failed", _("The CSRF token is missing or wrong."))
     return error_response(request, exc.status_code, codes.get(exc.status_code, "http_error"), message)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, _exc: RequestDataTooBig) -> HttpResponse:
+    megabytes = max(1, settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024))
+    message = _("The request body is larger than the %(n)s MB a request may carry.") % {"n": megabytes}
+    return error_response(request, 413, "body_too_large", message)
 
 
 @api.exception_handler(Http404)

@@ -19,11 +19,12 @@ SECTIONS = [
     ("messages", _("Messages"), "engage:messages", Perm.ENGAGE_VIEW),
     ("triggers", _("Triggers"), "engage:triggers", Perm.ENGAGE_VIEW),
     ("helpdesk", _("Helpdesk settings"), "inbox_settings:policies", Perm.HELPDESK_MANAGE),
+    ("policy", _("Contact policy"), "policy:caps", Perm.POLICY_MANAGE),
     ("audit", _("Audit log"), "privacy:audit", Perm.AUDIT_VIEW),
 ]
 # A section whose pages have a URL namespace to themselves is current on every page in it, not only on the
 # page its link opens (Customers and Duplicates share one, so they are current on their own page alone).
-OWN_NAMESPACES = {"inbox": "inbox", "helpdesk": "inbox_settings"}
+OWN_NAMESPACES = {"inbox": "inbox", "helpdesk": "inbox_settings", "policy": "policy"}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from django.db import transaction
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
-from forewarn.core import clock
+from forewarn.core import clock, preferences
 from forewarn.core.errors import FieldError, ValidationFailed
-from forewarn.core.vocab import Channel, Topic
+from forewarn.core.vocab import Channel
 from forewarn.customers.models import Consent, ConsentChange, Customer
 from forewarn.customers.services.profiles import ConsentIn, clean_consents, require_active
 from forewarn.privacy.services.protect import mask_text, store_values
@@ -107,16 +107,21 @@ def record_consent(
     return changes[0] if changes else None
 
 
-def consent_matrix(customer: Customer) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
-    """Rows of (topic, label, [(channel, label, status or "")]) for a profile page."""
+def consent_matrix(
+    customer: Customer, topics: list[preferences.TopicInfo] | None = None
+) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+    """Rows of (topic, label, [(channel, label, status or "")]) for a profile page: every active topic
+    (of ``topics``, read if not given), and a retired one the customer has answered for."""
     current = {(c.topic, c.channel): c.status for c in customer.consents.all()}
+    answered = {topic for topic, _channel in current}
     return [
         (
-            topic.value,
-            str(topic.label),
-            [(ch.value, str(ch.label), current.get((topic.value, ch.value), "")) for ch in Channel],
+            topic.code,
+            topic.label,
+            [(ch.value, str(ch.label), current.get((topic.code, ch.value), "")) for ch in Channel],
         )
-        for topic in Topic
+        for topic in (preferences.topics() if topics is None else topics)
+        if topic.active or topic.code in answered
     ]
 
 

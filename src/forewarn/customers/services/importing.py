@@ -44,10 +44,10 @@ from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
-from forewarn.core import clock
+from forewarn.core import clock, preferences
 from forewarn.core.bulk import Rows
 from forewarn.core.errors import FieldError, NotFound, ValidationFailed
-from forewarn.core.vocab import Channel, Topic
+from forewarn.core.vocab import Channel
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import (
     Consent,
@@ -224,7 +224,7 @@ class RowParser:
             "segments",
             *IDENTITY_COLUMNS,
         }
-        topics = {f"consent_{t}": t for t in Topic.values}
+        topics = {f"consent_{t}": t for t in preferences.topic_codes()}
         self.topic_columns = {c: topics[c] for c in self.columns if c in topics}
         self.attribute_columns = {c: c[5:] for c in self.columns if c.startswith("attr.") and len(c) > 5}
         unknown = [

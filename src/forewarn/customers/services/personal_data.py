@@ -45,7 +45,11 @@ def export(people: People) -> dict[str, Any]:
                 "address": c.address,
                 "language": c.language,
                 "time_zone": c.time_zone,
-                "quiet_hours": [c.quiet_hours_start.isoformat(), c.quiet_hours_end.isoformat()],
+                # What they chose; null where they did not, and the default quiet hours apply.
+                "quiet_hours": [
+                    c.quiet_hours_start.isoformat() if c.quiet_hours_start is not None else None,
+                    c.quiet_hours_end.isoformat() if c.quiet_hours_end is not None else None,
+                ],
                 "preferred_channel": c.preferred_channel,
                 "segments": [s.name for s in c.segments.all()],
                 "attributes": c.attributes,

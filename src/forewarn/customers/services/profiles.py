@@ -96,12 +96,14 @@ def clean_segment_slugs(errors: list[FieldError], raw: list[str], path: str = "s
 
 
 def clean_consents(errors: list[FieldError], raw: list[ConsentIn]) -> list[ConsentIn]:
-    from forewarn.core.vocab import Channel, Topic  # noqa: PLC0415 - kept local to read as a unit
+    from forewarn.core.preferences import topic_codes  # noqa: PLC0415 - kept local to read as a unit
+    from forewarn.core.vocab import Channel  # noqa: PLC0415 - kept local to read as a unit
 
     clean: list[ConsentIn] = []
+    topics = topic_codes() if raw else frozenset()
     for i, item in enumerate(raw):
         path = f"consents.{i}"
-        if item.topic not in Topic.values:
+        if item.topic not in topics:
             errors.append(FieldError(f"{path}.topic", "topic_unknown", _("Unknown topic.")))
         if item.channel not in Channel.values:
             errors.append(FieldError(f"{path}.channel", "channel_unknown", _("Unknown channel.")))

@@ -24,7 +24,7 @@ from django.utils.translation import override
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
-from forewarn.core import clock
+from forewarn.core import clock, preferences
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 from forewarn.core.vocab import Language, Topic
 from forewarn.customers.models import Consent, Customer, Identity
@@ -304,12 +304,16 @@ def call_list(*, actor: Actor, incident: Incident, topic: str = Topic.SERVICE) -
     rows: list[CallRow] = []
     seen: set[str] = set()
     today = clock.now().date()
+    default = preferences.quiet_hours_default()
     for customer in Customer.objects.filter(pk__in=[c for c in phones if c not in refused]).order_by("pk"):
         phone = phones[customer.pk]
         if phone in seen:
             continue
         seen.add(phone)
-        window = _call_window(customer.time_zone, customer.quiet_hours_start, customer.quiet_hours_end, today)
+        quiet_start, quiet_end = preferences.quiet_hours_of(
+            customer.quiet_hours_start, customer.quiet_hours_end, default
+        )
+        window = _call_window(customer.time_zone, quiet_start, quiet_end, today)
         rows.append(
             CallRow(
                 customer_id=customer.pk,
@@ -317,7 +321,7 @@ def call_list(*, actor: Actor, incident: Incident, topic: str = Topic.SERVICE) -
                 phone=phone,
                 language=customer.language,
                 time_zone=customer.time_zone,
-                window_local=f"{customer.quiet_hours_end:%H:%M}-{customer.quiet_hours_start:%H:%M}",
+                window_local=f"{quiet_end:%H:%M}-{quiet_start:%H:%M}",
                 window_utc_start=window[0],
                 window_utc_end=window[1],
             )

@@ -26,7 +26,7 @@ from django.urls import reverse
 
 from forewarn.channels.base import Outbound, PermanentError, TransientError
 from forewarn.channels.registry import provider_for
-from forewarn.core import clock
+from forewarn.core import clock, preferences
 from forewarn.core.vocab import Topic
 from forewarn.customers.models import Consent
 from forewarn.customers.services.reach import addresses_of
@@ -101,7 +101,11 @@ def send_time_block(message: Message) -> str:
     )
     suppressed = Suppression.objects.filter(customer__isnull=True, address=message.address).exists()
     return policy.still_allowed_reason(
-        consent=answer, scopes=scopes, address_suppressed=suppressed, topic=message.topic
+        consent=answer,
+        scopes=scopes,
+        address_suppressed=suppressed,
+        topic=message.topic,
+        opt_in=preferences.is_opt_in(message.topic),
     )
 
 

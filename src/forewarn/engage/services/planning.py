@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from forewarn.core import preferences
 from forewarn.core.bulk import Rows, fetch
 from forewarn.core.lookups import Keys
 from forewarn.core.vocab import Topic
@@ -77,6 +78,7 @@ def current_rules() -> policy.Rules:
         caps=caps,
         fallback_chain=tuple(configured.get("fallback_chain", policy.MESSAGE_CHANNELS)),
         digest_window=timedelta(minutes=configured.get("digest_minutes", 10)),
+        opt_in_topics=preferences.opt_in_codes(),
     )
 
 
@@ -101,9 +103,11 @@ def load_views(
     leaves out what the decisions to come will not look at (a notice needs no caps' history)."""
     views: dict[int, policy.CustomerView] = {}
     customers = Customer.objects.filter(pk__among=Keys(customer_ids)).order_by()
-    for pk, zone, q_start, q_end, preferred in fetch(
+    default = preferences.quiet_hours_default()
+    for pk, zone, own_start, own_end, preferred in fetch(
         customers.values_list("pk", "time_zone", "quiet_hours_start", "quiet_hours_end", "preferred_channel")
     ):
+        q_start, q_end = preferences.quiet_hours_of(own_start, own_end, default)
         views[pk] = policy.CustomerView(
             customer_id=pk,
             zone=_zone(zone),

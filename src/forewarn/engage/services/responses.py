@@ -14,7 +14,7 @@ from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.channels.callbacks import CallbackEvent, is_opt_out
 from forewarn.channels.inbound import Inbound
-from forewarn.core import clock
+from forewarn.core import clock, preferences
 from forewarn.core.errors import NotFound
 from forewarn.core.vocab import Topic
 from forewarn.customers.models import Customer
@@ -25,8 +25,6 @@ from forewarn.engage.models import Message, MessageStatus, Suppression, Suppress
 from forewarn.engage.services import intake
 
 UNSUBSCRIBE_SALT = "forewarn.unsubscribe"
-# An opt-out by reply (STOP) withdraws every topic a customer may refuse on that channel.
-REFUSABLE_TOPICS = (Topic.SERVICE, Topic.MARKETING, Topic.SURVEYS)
 
 
 def unsubscribe_token(message: Message) -> str:
@@ -71,11 +69,13 @@ def unsubscribe(*, message: Message, everything: bool = False) -> None:
 
 @transaction.atomic
 def record_opt_out(*, customer: Customer, channel: str, text: str) -> None:
-    """A STOP reply: every refusable topic on that channel is refused at once."""
+    """A STOP reply: every topic a customer may refuse on that channel (all but transactional notices,
+    the ones an administrator added and retired ones included) is refused at once."""
+    refusable = sorted(preferences.topic_codes() - {Topic.TRANSACTIONAL.value})
     apply_consents(
         actor=Actor.machine("opt-out", Perm.CONSENT_EDIT),
         customer=customer,
-        items=[ConsentIn(topic=t, channel=channel, status="denied") for t in REFUSABLE_TOPICS],
+        items=[ConsentIn(topic=t, channel=channel, status="denied") for t in refusable],
         source="opt-out",
         note=text[:255],
     )

@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
-from forewarn.core import clock
+from forewarn.core import clock, preferences
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from forewarn.core.vocab import Channel, Language, Topic
+from forewarn.core.vocab import Channel, Language
 from forewarn.customers.models import Customer
 from forewarn.customers.services.reach import customer_context
 from forewarn.engage import policy
@@ -94,8 +94,13 @@ def _check_trigger(data: TriggerIn) -> list[FieldError]:
         errors.append(FieldError("name", "invalid", _("Give the trigger a name (at most 120 characters).")))
     if not data.event_type.strip() or len(data.event_type) > 64:
         errors.append(FieldError("event_type", "invalid", _("Name the event type (at most 64 characters).")))
-    if data.topic not in Topic.values:
+    known = {t.code: t for t in preferences.topics()}
+    if data.topic not in known:
         errors.append(FieldError("topic", "topic_unknown", _("Unknown topic.")))
+    elif data.active and not known[data.topic].active:
+        errors.append(
+            FieldError("topic", "topic_retired", _("This topic is retired; an active trigger needs another."))
+        )
     if not 0 <= data.priority <= 100:
         errors.append(FieldError("priority", "out_of_range", _("Priority runs from 0 to 100.")))
     if data.wait_seconds < 0 or data.wait_seconds > 90 * 86400:

@@ -8,6 +8,11 @@ A phone call's ticket takes notes only: the answer is a call.
 
 Two people answering the same ticket at once are warned: an answer written while someone else's answer
 arrived is refused with ``collision`` unless its author confirms it.
+
+An answer is as long as its channel takes (an SMS at most ten parts, Telegram 4,096 characters...: see
+``core.lengths``) and a note at most 20,000 characters, checked on the words as typed and again on the
+words as they are stored and sent (a mask can be longer than the value it hides); a longer one is refused
+whole, never cut.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from django.utils.translation import gettext as _
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.accounts.roles import Perm
-from forewarn.core import clock
+from forewarn.core import clock, lengths
 from forewarn.core.errors import Conflict, ValidationFailed
 from forewarn.core.vocab import Channel
 from forewarn.engage.services.answers import AnswerIn, queue_answer
@@ -58,13 +63,16 @@ def add_entry(
     """Add an answer or a note. ``seen_up_to`` is the last entry its author saw: a newer answer by
     someone else refuses this one (``collision``) unless ``confirmed``."""
     actor.require(Perm.TICKETS_ANSWER)
-    text = (text or "").strip()
+    text = (text or "").replace("\r\n", "\n").strip()
     if not text:
         raise ValidationFailed.single("text", "required", _("Write the answer first."))
     if not note and not may_answer(ticket):
         raise Conflict(
             _("A phone call is answered by calling back; add a note."), code="channel_not_answerable"
         )
+    _check_length(text, ticket, note=note)
+    masked, hidden = mask_text(text, "text")
+    _check_length(masked, ticket, note=note)
     now = clock.now()
     with transaction.atomic():
         ticket = (
@@ -85,7 +93,6 @@ def add_entry(
                     % {"name": str(newer.author or _("Someone"))},
                     code="collision",
                 )
-        masked, hidden = mask_text(text, "text")
         entry = Entry.objects.create(
             ticket=ticket,
             kind=EntryKind.NOTE if note else EntryKind.OUTBOUND,
@@ -111,6 +118,19 @@ def add_entry(
                 fields += ["status", *sla.status_changed(ticket, old, now)]
         ticket.save(update_fields=sorted(set(fields)))
     return entry
+
+
+def _check_length(text: str, ticket: Ticket, *, note: bool) -> None:
+    refused = lengths.refusal(text, channel=ticket.channel, note=note)
+    if refused is not None:
+        raise ValidationFailed([refused], refused.message)
+
+
+def sms_parts(entry: Entry) -> int | None:
+    """The parts an answer by SMS took (its stored words are the ones sent); None for anything else."""
+    if entry.channel != Channel.SMS or entry.kind != EntryKind.OUTBOUND:
+        return None
+    return lengths.sms(entry.text).parts
 
 
 def _send(ticket: Ticket, entry: Entry, now: datetime) -> None:

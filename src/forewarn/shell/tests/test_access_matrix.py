@@ -27,6 +27,7 @@ from forewarn.accounts.services import issue_token
 from forewarn.accounts.tests.test_access import ENDPOINTS as CUSTOMERS_ENDPOINTS
 from forewarn.accounts.tests.test_access import Endpoint, error_of
 from forewarn.core import clock
+from forewarn.core.models import Topic
 from forewarn.customers.models import Customer
 from forewarn.engage.models import Message
 from forewarn.engage.services import incidents as incident_service
@@ -217,6 +218,34 @@ OPERATIONS = [
         POLICY,
         200,
         lambda w: [{"topic": "", "limit": 3, "window_hours": 24}],
+    ),
+    Operation("quiet-hours.read", "get", "/api/v1/policy/quiet-hours", ENGAGE, 200),
+    Operation(
+        "quiet-hours.replace",
+        "put",
+        "/api/v1/policy/quiet-hours",
+        POLICY,
+        200,
+        lambda w: {"start": "22:00", "end": "08:00"},
+    ),
+    Operation("topics.list", "get", "/api/v1/policy/topics", ENGAGE, 200),
+    Operation(
+        "topics.create",
+        "post",
+        "/api/v1/policy/topics",
+        POLICY,
+        201,
+        lambda w: {"code": "news", "names": {"uk": "Новини", "en": "News"}},
+    ),
+    Operation("topics.read", "get", "/api/v1/policy/topics/{topic_id}", ENGAGE, 200),
+    Operation(
+        "topics.change",
+        "patch",
+        "/api/v1/policy/topics/{topic_id}",
+        POLICY,
+        200,
+        lambda w: {"names": {"uk": "Опитування після розмови"}},
+        also=frozenset({ENGAGE}),
     ),
     Operation(
         "suppressions.add",
@@ -504,6 +533,7 @@ def world(maria: Customer) -> dict[str, Any]:
         "team_id": team.pk,
         "rule_id": rule.pk,
         "canned_id": canned.pk,
+        "topic_id": Topic.objects.get(code="surveys").pk,
         "slug": "shop",
     }
 

@@ -1,5 +1,6 @@
-// The ticket workspace: Ctrl+Enter sends, a canned reply fills the answer, and every few seconds the page
-// says its reader is here (and whether typing) and shows who else is.
+// The ticket workspace: Ctrl+Enter sends, a canned reply fills the answer, the answer's length is counted
+// as it is typed (SMS parts on SMS, as core/lengths.py counts them), and every few seconds the page says
+// its reader is here (and whether typing) and shows who else is.
 (function () {
   "use strict";
   const form = document.getElementById("reply");
@@ -16,6 +17,64 @@
   });
   text.addEventListener("input", function () { typedAt = Date.now(); });
 
+  const meter = document.getElementById("length");
+  if (meter) {
+    const rules = meter.dataset;
+    const gsm7 = new Set(rules.gsm7);
+    const extended = new Set(rules.gsm7Extended);
+    const answerButton = form.querySelector("button[value=answer]");
+    const noteButton = form.querySelector("button[value=note]");
+    const fill = function (template, values) {
+      return template.replace(/\{(\w+)\}/g, function (whole, name) {
+        return name in values ? String(values[name]) : whole;
+      });
+    };
+    // An SMS: GSM-7 when every character is in its alphabet (the extended ones take two), UCS-2 otherwise;
+    // one part holds 160 or 70, a part of a longer one 153 or 67. JavaScript strings count UTF-16 units.
+    const sms = function (words) {
+      let latin = true;
+      let septets = 0;
+      for (const c of words) {
+        if (gsm7.has(c)) { septets += 1; } else if (extended.has(c)) { septets += 2; } else { latin = false; break; }
+      }
+      const length = latin ? septets : words.length;
+      const single = latin ? 160 : 70;
+      const perPart = latin ? 153 : 67;
+      const parts = length <= single ? 1 : Math.ceil(length / perPart);
+      return {
+        length: length, parts: parts, per: parts === 1 ? single : perPart, latin: latin,
+        tooLong: length > perPart * Number(rules.smsMaxParts),
+      };
+    };
+    const count = meter.querySelector(".count");
+    const warning = meter.querySelector(".warning");
+    const measure = function () {
+      const words = text.value.replace(/\r\n/g, "\n").trim();
+      const noteLimit = Number(rules.noteLimit);
+      const noteTooLong = words.length > noteLimit;
+      let tooLong = noteTooLong;
+      if (rules.answer && rules.sms) {
+        const found = sms(words);
+        tooLong = found.tooLong;
+        count.textContent = fill(rules.smsCount, {
+          n: words.length, parts: found.parts, max: rules.smsMaxParts, per: found.per,
+          alphabet: found.latin ? rules.latin : rules.other,
+        });
+      } else if (rules.answer) {
+        tooLong = words.length > Number(rules.limit);
+        count.textContent = fill(rules.count, { n: words.length, limit: rules.limit });
+      } else {
+        count.textContent = fill(rules.noteCount, { n: words.length, limit: noteLimit });
+      }
+      meter.classList.toggle("over", tooLong || noteTooLong);
+      warning.textContent = noteTooLong ? rules.noteTooLong : (tooLong && rules.answer ? rules.tooLong : "");
+      if (answerButton) answerButton.disabled = tooLong;
+      if (noteButton) noteButton.disabled = noteTooLong;
+    };
+    text.addEventListener("input", measure);
+    measure();
+  }
+
   const canned = document.getElementById("canned");
   if (canned) {
     canned.addEventListener("change", async function () {
@@ -24,6 +83,7 @@
       const answer = await fetch(url, { credentials: "same-origin" });
       if (answer.ok) {
         text.value = (await answer.json()).text;
+        text.dispatchEvent(new Event("input"));
         text.focus();
       }
       canned.value = "";
