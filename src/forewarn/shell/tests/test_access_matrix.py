@@ -472,6 +472,7 @@ def world(maria: Customer) -> dict[str, Any]:
     ticket = _ticket(mail(f"Списали двічі з картки {CARD}, посилки нема."))
     note = replies.add_entry(actor=SYSTEM, ticket=ticket, text="Перевірити оплату в банку", note=True)
     failed = replies.add_entry(actor=SYSTEM, ticket=ticket, text="Перевіряємо оплату.")
+    assert failed.message_id is not None
     Message.objects.filter(pk=failed.message_id).update(status="failed", error="carrier refused")
     other = _ticket(mail("А ще друге замовлення", subject="Друге замовлення"))
     trigger = create_trigger(
