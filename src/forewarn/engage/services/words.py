@@ -181,19 +181,25 @@ def words_for(message: Message, *, variant: str = "") -> Words:
     return Words({held: (message.subject, message.body)})
 
 
+def _written(message: Message, *, on: Message) -> Outgoing | None:
+    """``message``'s words, written for the channel and in the variant of the message it goes ``on``:
+    itself, or the host of the digest it is a part of."""
+    words = words_for(message, variant=on.variant)
+    return write(
+        words,
+        render_context(message, originals=words.asks_for_originals),
+        variant=on.variant,
+        channel=on.channel,
+        recipient_id=message.customer_id,
+    )
+
+
 def compose(message: Message) -> Outgoing | None:
     """Write the message's words now, for its channel and the customer as they are at this moment; a
     digest gathers its parts' words under its own. None when there are no words for this channel."""
     if message.kind == ANSWER_KIND:
         return _answer_words(message)
-    words = words_for(message)
-    outgoing = write(
-        words,
-        render_context(message, originals=words.asks_for_originals),
-        variant=message.variant,
-        channel=message.channel,
-        recipient_id=message.customer_id,
-    )
+    outgoing = _written(message, on=message)
     if outgoing is None or not message.allow_digest:
         return outgoing
     parts = (
@@ -203,15 +209,7 @@ def compose(message: Message) -> Outgoing | None:
     )
     kept, sent = [outgoing.kept_body], [outgoing.body]
     for part in parts:
-        # A part goes on its host's channel, in its host's variant.
-        part_words = words_for(part, variant=message.variant)
-        written = write(
-            part_words,
-            render_context(part, originals=part_words.asks_for_originals),
-            variant=message.variant,
-            channel=message.channel,
-            recipient_id=part.customer_id,
-        )
+        written = _written(part, on=message)
         if written is not None:
             kept.append(written.kept_body)
             sent.append(written.body)

@@ -111,9 +111,10 @@ def test_a_reply_to_the_agents_emailed_answer_threads_into_the_same_ticket(
     assert [e.kind for e in Ticket.objects.get().entries.all()] == ["inbound", "outbound", "inbound"]
 
 
-def test_an_sms_answer_goes_to_the_number_the_customer_wrote_from(olena: User, maria: Customer) -> None:
+def sms_ticket(maria: Customer) -> Ticket:
+    """A ticket Maria opened by SMS from her number."""
     ticket = Ticket.objects.create(
-        customer=maria, channel="sms", subject="x", created_at=maria.created_at, updated_at=maria.created_at
+        customer=maria, channel="sms", subject="Де?", created_at=maria.created_at, updated_at=maria.created_at
     )
     Entry.objects.create(
         ticket=ticket,
@@ -123,6 +124,11 @@ def test_an_sms_answer_goes_to_the_number_the_customer_wrote_from(olena: User, m
         address="+380671234567",
         created_at=maria.created_at,
     )
+    return ticket
+
+
+def test_an_sms_answer_goes_to_the_number_the_customer_wrote_from(olena: User, maria: Customer) -> None:
+    ticket = sms_ticket(maria)
     replies.add_entry(actor=Actor.of(olena), ticket=ticket, text="Завтра до 18:00.")
     message = Message.objects.get()
     assert (message.channel, message.address, message.status) == ("sms", "+380671234567", "queued")

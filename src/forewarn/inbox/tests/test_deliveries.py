@@ -18,20 +18,7 @@ from forewarn.engage.services.outbox import dispatch_once
 from forewarn.engage.tests.test_outbox import Flaky
 from forewarn.inbox.models import Entry, Ticket
 
-
-def _sms_ticket(maria: Customer) -> Ticket:
-    ticket = Ticket.objects.create(
-        customer=maria, channel="sms", subject="Де?", created_at=maria.created_at, updated_at=maria.created_at
-    )
-    Entry.objects.create(
-        ticket=ticket,
-        kind="inbound",
-        channel="sms",
-        text="Де?",
-        address="+380671234567",
-        created_at=maria.created_at,
-    )
-    return ticket
+from .test_answers import sms_ticket
 
 
 def _message(entry: Entry) -> Message:
@@ -53,7 +40,7 @@ def _answer(agent: Client, ticket: Ticket) -> Entry:
 def test_a_retrying_answer_says_when_and_why_and_a_failed_one_can_go_by_another_channel(
     olena: User, maria: Customer, api_as: Callable[..., Any]
 ) -> None:
-    ticket, agent = _sms_ticket(maria), _agent(olena)
+    ticket, agent = sms_ticket(maria), _agent(olena)
     entry = _answer(agent, ticket)
     with substitute_provider("sms", Flaky([TransientError("twilio could not be reached")], channel="sms")):
         dispatch_once()
@@ -95,7 +82,7 @@ def test_a_retrying_answer_says_when_and_why_and_a_failed_one_can_go_by_another_
 def test_trying_again_on_its_own_channel_through_the_api(
     olena: User, maria: Customer, api_as: Callable[..., Any]
 ) -> None:
-    ticket, agent = _sms_ticket(maria), _agent(olena)
+    ticket, agent = sms_ticket(maria), _agent(olena)
     entry = _answer(agent, ticket)
     with substitute_provider("sms", Flaky([PermanentError("carrier refused")], channel="sms")):
         dispatch_once()
@@ -113,7 +100,7 @@ def test_trying_again_on_its_own_channel_through_the_api(
 def test_an_answer_cannot_be_sent_again_where_the_customer_cannot_be_reached_nor_by_another_team(
     olena: User, taras: User, maria: Customer, api_as: Callable[..., Any]
 ) -> None:
-    ticket, agent = _sms_ticket(maria), _agent(taras)
+    ticket, agent = sms_ticket(maria), _agent(taras)
     entry = _answer(agent, ticket)
     Message.objects.filter(pk=_message(entry).pk).update(status="failed", error="carrier refused")
     unreachable = api_as(taras).post(
