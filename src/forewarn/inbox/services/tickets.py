@@ -418,29 +418,80 @@ def merge_tickets(*, actor: Actor, ticket: Ticket, into: Ticket) -> Ticket:
         raise Conflict(_("That ticket was merged into another; merge into that one."), code="merged_already")
     now = clock.now()
     with transaction.atomic():
+        locked = {t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[ticket.pk, into.pk])}
+        ticket, into = locked[ticket.pk], locked[into.pk]
         moved = Entry.objects.filter(ticket=ticket).update(ticket=into)
+        was = into.status
+        changed = _take_in(into, ticket)
+        into.updated_at = now
+        into.save(update_fields=[*changed, *sla.status_changed(into, was, now), "updated_at"])
         ticket.merged_into, ticket.status, ticket.updated_at = into, TicketStatus.CLOSED, now
         ticket.save(update_fields=["merged_into", "status", "updated_at"])
-        Ticket.objects.filter(pk=into.pk).update(updated_at=now)
-        TicketEvent.objects.bulk_create(
-            [
-                TicketEvent(
-                    ticket=ticket,
-                    kind=TicketEvent.Kind.MERGED,
-                    actor_id=actor.user_id,
-                    data={"into": into.pk},
-                    at=now,
-                ),
+        events = [
+            TicketEvent(
+                ticket=ticket,
+                kind=TicketEvent.Kind.MERGED,
+                actor_id=actor.user_id,
+                data={"into": into.pk},
+                at=now,
+            ),
+            TicketEvent(
+                ticket=into,
+                kind=TicketEvent.Kind.MERGED,
+                actor_id=actor.user_id,
+                data={"from": ticket.pk, "entries": moved},
+                at=now,
+            ),
+        ]
+        if into.status != was:
+            events.append(
                 TicketEvent(
                     ticket=into,
-                    kind=TicketEvent.Kind.MERGED,
+                    kind=TicketEvent.Kind.STATUS,
                     actor_id=actor.user_id,
-                    data={"from": ticket.pk, "entries": moved},
+                    data={"from": was, "to": into.status, "why": "merged"},
                     at=now,
-                ),
-            ]
-        )
+                )
+            )
+        TicketEvent.objects.bulk_create(events)
     return into
+
+
+PRIORITY_RANK = {code: rank for rank, code in enumerate(Priority.values)}
+
+
+def _take_in(into: Ticket, merged: Ticket) -> list[str]:
+    """What ``into`` becomes holding ``merged``'s conversation too: it began when the first of them did,
+    was answered if either was (its first-response clock stops), is as urgent as the more urgent, holds
+    both tags, keeps its own team and assignee or takes the other's, and is open if either was still
+    being handled (new only if neither was answered). The fields it changed."""
+    fields = ["created_at", "last_inbound_at", "last_answer_at", "first_response_at", "priority", "tags"]
+    into.created_at = min(into.created_at, merged.created_at)
+    into.last_inbound_at = max((t for t in (into.last_inbound_at, merged.last_inbound_at) if t), default=None)
+    into.last_answer_at = max((t for t in (into.last_answer_at, merged.last_answer_at) if t), default=None)
+    into.first_response_at = min(
+        (t for t in (into.first_response_at, merged.first_response_at) if t), default=None
+    )
+    into.priority = max(into.priority, merged.priority, key=lambda p: PRIORITY_RANK.get(p, 0))
+    into.tags = _clean_tags([*into.tags, *merged.tags])
+    if into.assignee_id is None and merged.assignee_id is not None:
+        into.assignee_id = merged.assignee_id
+        fields.append("assignee")
+    if into.team_id is None and merged.team_id is not None:
+        into.team_id = merged.team_id
+        fields.append("team")
+    active = merged.status not in sla.STOPPED
+    if into.status in sla.STOPPED and active:
+        into.status = merged.status  # the conversation goes on: the customer's other ticket was open
+    if into.status == TicketStatus.NEW and (
+        into.first_response_at is not None or merged.status not in (TicketStatus.NEW, *sla.STOPPED)
+    ):
+        into.status = TicketStatus.OPEN  # someone answered in the conversation already
+    fields.append("status")
+    if into.status not in sla.STOPPED:
+        into.solved_at = None
+        fields.append("solved_at")
+    return fields
 
 
 def split_ticket(*, actor: Actor, ticket: Ticket, entry_ids: list[int]) -> Ticket:

@@ -231,6 +231,41 @@ def test_mentions_merging_and_splitting(
     assert refused.json()["error"]["code"] == "other_customer"
 
 
+def test_a_merged_ticket_takes_the_state_of_what_it_holds(
+    api_as: Callable[..., Any], olena: User, taras: User, maria: Customer
+) -> None:
+    with clock.frozen_at(clock.now() - timedelta(hours=3)):
+        answered = _new_ticket(maria, "Посилка")
+    waiting = _new_ticket(maria, "Посилка знову")
+    agent = api_as(olena)
+    agent.post(f"/api/v1/tickets/{answered.pk}/entries", {"text": "Шукаємо, відпишемо до вечора."})
+    agent.patch(
+        f"/api/v1/tickets/{answered.pk}", {"priority": "high", "tags": ["parcel"], "assignee_id": olena.pk}
+    )
+    answered.refresh_from_db()
+    assert (answered.status, waiting.status) == ("open", "new")
+    assert agent.post(f"/api/v1/tickets/{answered.pk}/merge", {"into": waiting.pk}).status_code == 200
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.priority, waiting.tags, waiting.assignee_id) == (
+        "open",
+        "high",
+        ["parcel"],
+        olena.pk,
+    )
+    assert waiting.first_response_at == answered.first_response_at  # answered: its clock stopped
+    assert waiting.first_response_due is None
+    assert waiting.created_at == answered.created_at  # the conversation began with the first contact
+    history = {(e.kind, e.data.get("to")) for e in waiting.events.all()}
+    assert ("status", "open") in history
+    # A solved ticket that takes in one still being handled is open again.
+    solved, again = _new_ticket(maria, "Рахунок"), _new_ticket(maria, "Рахунок знову")
+    agent.patch(f"/api/v1/tickets/{solved.pk}", {"status": "solved"})
+    agent.patch(f"/api/v1/tickets/{again.pk}", {"status": "pending"})
+    agent.post(f"/api/v1/tickets/{again.pk}/merge", {"into": solved.pk})
+    solved.refresh_from_db()
+    assert (solved.status, solved.solved_at) == ("pending", None)
+
+
 def _stranger() -> Customer:
     from forewarn.customers.services.profiles import ProfileIn, create_customer
 
