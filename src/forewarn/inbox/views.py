@@ -18,7 +18,7 @@ from forewarn.core.errors import Forbidden, NotFound, ServiceError
 from forewarn.core.vocab import Channel
 from forewarn.core.web import render_page_or_part, staff_view
 from forewarn.inbox.models import Presence, Priority, TicketStatus
-from forewarn.inbox.services import assignment, canned, deliveries, hints, presence, replies
+from forewarn.inbox.services import assignment, canned, deliveries, hints, history, presence, replies
 from forewarn.inbox.services import tickets as ticket_service
 from forewarn.inbox.services.intake import portal
 from forewarn.inbox.services.intake.email import attachment_path
@@ -178,7 +178,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         statuses=TicketStatus.choices,
         priorities=Priority.choices,
         staff=assignment.answering_staff(actor),
-        events=list(ticket.events.select_related("actor").order_by("-at")[:20]),
+        events=history.history_of(ticket),
         portal_link=portal.link_for(ticket.customer),
         length_rules=_length_rules(ticket),
     )

@@ -257,6 +257,12 @@ def test_a_merged_ticket_takes_the_state_of_what_it_holds(
     assert waiting.created_at == answered.created_at  # the conversation began with the first contact
     history = {(e.kind, e.data.get("to")) for e in waiting.events.all()}
     assert ("status", "open") in history
+    said = signed_in(taras).get(f"/inbox/{waiting.pk}/").content.decode()
+    assert "New → Open (merged)" in said
+    assert "from #" in said
+    before = signed_in(taras).get(f"/inbox/{answered.pk}/").content.decode()
+    for words in ("Normal → High", "+parcel", "→ Олена Коваленко", "into #"):
+        assert words in before, words
     # A solved ticket that takes in one still being handled is open again.
     solved, again = _new_ticket(maria, "Рахунок"), _new_ticket(maria, "Рахунок знову")
     agent.patch(f"/api/v1/tickets/{solved.pk}", {"status": "solved"})
