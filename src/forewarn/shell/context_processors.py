@@ -8,7 +8,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from forewarn.accounts.roles import Perm
+from forewarn.accounts.models import User
+from forewarn.accounts.roles import Perm, Role
 
 SECTIONS = [
     ("inbox", _("Inbox"), "inbox:list", Perm.TICKETS_VIEW),
@@ -24,6 +25,24 @@ SECTIONS = [
 # A section whose pages have a URL namespace to themselves is current on every page in it, not only on the
 # page its link opens (Customers and Duplicates share one, so they are current on their own page alone).
 OWN_NAMESPACES = {"inbox": "inbox", "helpdesk": "inbox_settings"}
+# Where each role's day starts: agents and supervisors work the inbox, marketers write the triggers,
+# analysts read the message log (what was decided and why); administrators see the inbox, every team's.
+ROLE_HOME = {
+    Role.AGENT: "inbox",
+    Role.SUPERVISOR: "inbox",
+    Role.ADMIN: "inbox",
+    Role.MARKETER: "triggers",
+    Role.ANALYST: "messages",
+}
+
+
+def home_of(user: User) -> str | None:
+    """The URL of the page ``user`` starts on: their role's own, or else the first section they may open."""
+    allowed = {key: name for key, _label, name, perm in SECTIONS if user.may(perm)}
+    key = ROLE_HOME.get(user.role)
+    if key in allowed:
+        return reverse(allowed[key])
+    return reverse(next(iter(allowed.values()))) if allowed else None
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
