@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from forewarn.accounts.models import User
 from forewarn.accounts.roles import Perm, Role
@@ -19,9 +20,17 @@ SECTIONS = [
     ("incidents", _("Incidents"), "engage:incidents", Perm.ENGAGE_VIEW),
     ("messages", _("Messages"), "engage:messages", Perm.ENGAGE_VIEW),
     ("triggers", _("Triggers"), "engage:triggers", Perm.ENGAGE_VIEW),
-    ("helpdesk", _("Helpdesk settings"), "inbox_settings:policies", Perm.HELPDESK_MANAGE),
-    ("audit", _("Audit log"), "privacy:audit", Perm.AUDIT_VIEW),
+    # The top bar keeps to one line at 1440 px in every language: the longest names have a short form
+    # there (Ukrainian and Russian "Settings", "Audit"), and the full name as the link's title.
+    (
+        "helpdesk",
+        pgettext_lazy("top bar", "Helpdesk settings"),
+        "inbox_settings:policies",
+        Perm.HELPDESK_MANAGE,
+    ),
+    ("audit", pgettext_lazy("top bar", "Audit log"), "privacy:audit", Perm.AUDIT_VIEW),
 ]
+FULL_NAMES = {"helpdesk": _("Helpdesk settings"), "audit": _("Audit log")}
 # A section whose pages have a URL namespace to themselves is current on every page in it, not only on the
 # page its link opens (Customers and Duplicates share one, so they are current on their own page alone).
 OWN_NAMESPACES = {"inbox": "inbox", "helpdesk": "inbox_settings"}
@@ -57,6 +66,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             {
                 "key": key,
                 "label": label,
+                "title": FULL_NAMES[key] if str(FULL_NAMES.get(key, label)) != str(label) else "",
                 "url": reverse(name),
                 "active": current == name or OWN_NAMESPACES.get(key) == namespace,
             }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.test import Client
 
 from forewarn.accounts.models import User
@@ -45,3 +46,18 @@ def test_the_inbox_lists_tickets_with_counts_and_a_ticket_shows_masked_words(
 
 def test_the_inbox_is_not_for_marketers(maksym: User) -> None:
     assert signed_in(maksym).get("/inbox/").status_code == 403
+
+
+def test_the_customer_timeline_names_channels_and_statuses_in_the_readers_language(
+    gateway: Any,  # noqa: F811 - the fixture, imported by name
+    taras: User,
+    maria: Customer,
+) -> None:
+    gateway(mail())
+    client = signed_in(taras)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+
+    timeline = client.get(f"/inbox/customers/{maria.pk}/timeline/").content.decode()
+
+    assert " · Эл. почта" in timeline
+    assert " · email" not in timeline
