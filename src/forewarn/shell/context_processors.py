@@ -36,7 +36,7 @@ FULL_NAMES = {"helpdesk": _("Helpdesk settings"), "audit": _("Audit log")}
 OWN_NAMESPACES = {"inbox": "inbox", "helpdesk": "inbox_settings"}
 # Where each role's day starts: agents and supervisors work the inbox, marketers write the triggers,
 # analysts read the message log (what was decided and why); administrators see the inbox, every team's.
-ROLE_HOME = {
+ROLE_HOME: dict[str, str] = {
     Role.AGENT: "inbox",
     Role.SUPERVISOR: "inbox",
     Role.ADMIN: "inbox",
