@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
@@ -57,6 +58,14 @@ def _transactional_tests_may_write_the_audit_log(request: pytest.FixtureRequest)
     if marker is not None and marker.kwargs.get("transaction"):
         request.getfixturevalue("_django_db_helper")  # set up first, so torn down after
         request.getfixturevalue("audit_log_steps_aside")
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_the_default_language() -> Iterator[None]:
+    """A page asked for in Ukrainian leaves Ukrainian active in the thread (LocaleMiddleware activates a
+    request's language and does not put it back), so the next test would read its words in it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -114,6 +114,10 @@ RISKS = {
 }
 
 
+def describe_risk(code: str) -> str:
+    return str(RISKS.get(code, code))
+
+
 def describe_detail(step: str, outcome: str, detail: str) -> str:
     """A step's detail for people: a moment (a deferral's "until", a time to live) as a date and time in
     the viewer's zone and language, a channel by its name, a wait in words, a risk by what it means;
@@ -121,7 +125,7 @@ def describe_detail(step: str, outcome: str, detail: str) -> str:
     if step == "channel" or (step == "send" and outcome == "fallback"):
         return label_of(Channel, detail)
     if step == "risk":
-        return str(RISKS.get(detail, detail))
+        return describe_risk(detail)
     if step == "wait" and detail.isdigit():
         start = datetime(2000, 1, 1, tzinfo=UTC)
         return timeuntil(start + timedelta(seconds=int(detail)), start, depth=2)

@@ -61,3 +61,20 @@ def test_the_customer_timeline_names_channels_and_statuses_in_the_readers_langua
 
     assert " · Эл. почта" in timeline
     assert " · email" not in timeline
+
+
+def test_why_to_be_careful_with_a_customer_reads_in_the_agents_language(
+    gateway: Any,  # noqa: F811 - the fixture, imported by name
+    olena: User,
+    maria: Customer,
+) -> None:
+    Customer.objects.filter(pk=maria.pk).update(attributes={"churn_risk": True})
+    gateway(mail())
+    ticket = Ticket.objects.get()
+    client = signed_in(olena)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+
+    page = client.get(f"/inbox/{ticket.pk}/").content.decode()
+
+    assert '<span class="badge status-denied">може піти</span>' in page
+    assert "churn_risk" not in page
