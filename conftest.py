@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
@@ -77,6 +78,14 @@ def _transactional_tests_leave_the_rows_migrations_made(request: pytest.FixtureR
         for position, (code, opt_in) in enumerate(BUILT_IN_OPT_IN.items()):
             Topic.objects.get_or_create(code=code, defaults={"opt_in": opt_in, "position": position})
         ContactDefaults.objects.get_or_create(pk=1)
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_the_default_language() -> Iterator[None]:
+    """A page asked for in Ukrainian leaves Ukrainian active in the thread (LocaleMiddleware activates a
+    request's language and does not put it back), so the next test would read its words in it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from forewarn.engage.api import router as engage_router
 from forewarn.inbox.api import router as inbox_router
 from forewarn.inbox.helpdesk.api import router as inbox_settings_router
 from forewarn.privacy.api import router as privacy_router
+from forewarn.shell import views as shell_views
 from forewarn.shell.api import api
 
 api.add_router("/", accounts_router)
@@ -22,13 +23,14 @@ api.add_router("/", inbox_router)
 api.add_router("/", inbox_settings_router)
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", shell_views.home, name="home"),
     path("health", core_views.health, name="health"),
     # Pages without the icon link (the API docs) still ask for /favicon.ico.
     path("favicon.ico", RedirectView.as_view(url=static("forewarn/favicon.svg"), permanent=True)),
     path("login/", account_views.StaffLoginView.as_view(), name="login"),
     path("logout/", account_views.logout_view, name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's own language switch, which also keeps the choice on a signed-in person's profile.
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", api.urls),
     # Anything else under the API answers in the API's error shape, not with an HTML page.

@@ -42,6 +42,8 @@ def test_an_agent_signs_in_finds_a_customer_and_reads_the_profile(
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/login/"))
     sign_in(page, olena)
+    expect(page).to_have_url(re.compile(r"/inbox/$"))  # an agent's day starts on her inbox
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
     expect(page.locator("#result-count")).to_have_text("2 customers")
@@ -104,6 +106,7 @@ def test_the_interface_switches_to_ukrainian_and_russian_and_back(
     page: Page, olena: User, maria: Customer, oleh: Customer
 ) -> None:
     sign_in(page, olena)
+    page.goto("/customers/")
     search(page, "Петр")
     expect(page).to_have_url(SEARCHED_PETR)
     expect(page.locator("#result-count")).to_have_text("1 customer")
@@ -139,6 +142,7 @@ def test_every_page_fits_a_phone_screen(
     find_duplicates(actor=SYSTEM)
     page = open_page(PHONE)
     sign_in(page, taras)
+    page.goto("/customers/")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Customers")
     search(page, "Петренко")

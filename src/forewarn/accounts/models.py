@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from forewarn.accounts.roles import Role, permissions_for_role
+from forewarn.core.vocab import Language
 
 
 class Team(models.Model):
@@ -28,7 +29,8 @@ class User(AbstractUser):
 
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
     teams = models.ManyToManyField(Team, related_name="members", blank=True, verbose_name=_("teams"))
-    language = models.CharField(_("language"), max_length=8, blank=True)
+    # The interface language they chose last; applied at every sign-in (accounts.views).
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
 
     class Meta:

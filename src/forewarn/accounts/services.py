@@ -19,6 +19,7 @@ from forewarn.accounts.models import ApiToken, Team, User
 from forewarn.accounts.roles import ALL_PERMISSIONS, Perm, Role, permissions_for_role
 from forewarn.core import clock
 from forewarn.core.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from forewarn.core.vocab import Language
 
 TOKEN_PREFIX = "fw_"  # noqa: S105 - a marker that makes leaked tokens easy to scan for, not a secret
 
@@ -180,3 +181,15 @@ def list_teams_for(actor: Actor) -> QuerySet[Team]:
     """Every team, by name."""
     actor.require(Perm.STAFF_VIEW)
     return Team.objects.order_by("name")
+
+
+def remember_language(*, actor: Actor, language: str) -> None:
+    """Keep the interface language a person chose on their own profile, so every sign-in opens in it."""
+    user = actor.user
+    if user is None:
+        return  # a machine client has no interface to speak in
+    if language not in Language.values:
+        raise ValidationFailed.single("language", "unknown_language", _("Unknown language."))
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])

@@ -1,15 +1,10 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("customers:list" if request.user.is_authenticated else "login")
 
 
 @require_GET

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from forewarn.core.vocab import Channel, Language, Topic
 from forewarn.customers.models import Customer
-from forewarn.engage.reasons import Reason, describe_step
+from forewarn.engage.reasons import Reason, describe_detail, describe_outcome, describe_step
 
 
 class UnknownCustomer(models.TextChoices):
@@ -378,9 +378,10 @@ class Message(models.Model):
         return [
             {
                 "step": describe_step(step),
-                "outcome": outcome,
+                "code": outcome,
+                "outcome": describe_outcome(outcome),
                 "reason": Reason.describe(reason) if reason else "",
-                "detail": detail,
+                "detail": describe_detail(step, outcome, detail),
             }
             for step, outcome, reason, detail in self.trail
         ]

@@ -6,11 +6,15 @@ A code with a value after a colon (``cap:marketing``) names the cap's topic.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django.db import models
+from django.utils import formats, timezone
+from django.utils.timesince import timeuntil
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from forewarn.core.vocab import Topic, label_of
+from forewarn.core.vocab import Channel, Topic, label_of
 
 
 class Reason(models.TextChoices):
@@ -79,3 +83,62 @@ STEPS = {
 
 def describe_step(step: str) -> str:
     return str(STEPS.get(step, step))
+
+
+# What a step did, as its trail stores it (``Message.trail``'s second value).
+OUTCOMES = {
+    "pass": _("passed"),
+    "suppress": _("held back"),
+    "skip": _("skipped"),
+    "switch": _("switched"),
+    "defer": _("deferred"),
+    "merge": _("merged"),
+    "bump": _("took a place"),
+    "drop": _("dropped"),
+    "expire": _("expired"),
+    "wait": _("waits"),
+    "cancel": _("cancelled"),
+    "sent": _("sent"),
+    "retry": _("will retry"),
+    "fallback": _("next channel"),
+    "fail": _("failed"),
+}
+
+
+def describe_outcome(outcome: str) -> str:
+    return str(OUTCOMES.get(outcome, outcome))
+
+
+# Why a customer counts as at risk (``engage.services.risk`` and the signals other apps register).
+RISKS = {
+    "churn_risk": _("likely to leave"),
+    "open_complaint": _("open complaint"),
+    "detractor": _("low satisfaction score"),
+    "open_ticket": _("unresolved ticket"),
+    "recent_complaint": _("recent complaint"),
+}
+
+
+def describe_risk(code: str) -> str:
+    return str(RISKS.get(code, code))
+
+
+def describe_detail(step: str, outcome: str, detail: str) -> str:
+    """A step's detail for people: a moment (a deferral's "until", a time to live) as a date and time in
+    the viewer's zone and language, a channel by its name, a wait in words, a risk by what it means;
+    anything else (a provider's words) as it is."""
+    if step == "channel" or (step == "send" and outcome == "fallback"):
+        return label_of(Channel, detail)
+    if step == "risk":
+        return describe_risk(detail)
+    if step == "wait" and detail.isdigit():
+        start = datetime(2000, 1, 1, tzinfo=UTC)
+        return timeuntil(start + timedelta(seconds=int(detail)), start, depth=2)
+    if "T" in detail and detail[:4].isdigit():
+        try:
+            moment = datetime.fromisoformat(detail)
+        except ValueError:
+            return detail
+        if timezone.is_aware(moment):
+            return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    return detail

@@ -9,9 +9,12 @@ around the database shows in ``verify_audit_chain``.
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from forewarn.core.vocab import label_of
 from forewarn.privacy.detect import Kind
 
 
@@ -97,3 +100,47 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor}"
+
+    # What a setting's entry stores as codes (``inbox.slapolicy``, ``created``, field names), as people
+    # read them; a model or a field that is gone since is shown by its code.
+    @property
+    def value_kind_label(self) -> str:
+        return label_of(ValueKind, self.value_kind)
+
+    @property
+    def setting_what(self) -> str:
+        model = _model_of(str(self.detail.get("what", "")))
+        return str(model._meta.verbose_name) if model else str(self.detail.get("what", ""))
+
+    @property
+    def setting_change(self) -> str:
+        change = str(self.detail.get("change", ""))
+        return str(SETTING_CHANGES.get(change, change))
+
+    @property
+    def setting_fields(self) -> list[str]:
+        model = _model_of(str(self.detail.get("what", "")))
+        names: list[str] = []
+        for name in self.detail.get("fields") or {}:
+            try:
+                field = model._meta.get_field(name) if model else None
+            except FieldDoesNotExist:
+                field = None
+            names.append(str(getattr(field, "verbose_name", name)) if field else name)
+        return names
+
+
+SETTING_CHANGES = {
+    "created": _("created"),
+    "changed": _("changed"),
+    "deactivated": _("deactivated"),
+    "deleted": _("deleted"),
+    "revoked": _("revoked"),
+}
+
+
+def _model_of(label: str) -> type[models.Model] | None:
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError):
+        return None

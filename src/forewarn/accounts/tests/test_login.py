@@ -47,13 +47,13 @@ def test_the_login_page_renders(db: None) -> None:
     assert "csrfmiddlewaretoken" in page
 
 
-def test_the_right_password_signs_in_and_opens_the_customer_list(olena: User) -> None:
+def test_the_right_password_signs_in_and_opens_her_inbox(olena: User) -> None:
     client = Client()
 
     answer = sign_in(client, "olena", PASSWORD)
 
     assert answer.status_code == 302
-    assert answer["Location"] == reverse("customers:list")
+    assert client.get(answer["Location"])["Location"] == reverse("inbox:list")
     assert client.session[SIGNED_IN] == str(olena.pk)
     assert client.get(reverse("customers:duplicates")).status_code == 200
 

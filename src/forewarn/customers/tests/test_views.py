@@ -75,9 +75,9 @@ def test_the_list_asks_a_stranger_to_sign_in(client: Client, maria: Customer) ->
     assert answer["Location"] == f"/login/?next={LIST}"
 
 
-def test_the_home_page_leads_to_sign_in_or_to_the_list(client: Client, as_olena: Client) -> None:
+def test_the_home_page_leads_to_sign_in_or_to_her_inbox(client: Client, as_olena: Client) -> None:
     assert client.get("/")["Location"] == "/login/"
-    assert as_olena.get("/")["Location"] == LIST
+    assert as_olena.get("/")["Location"] == "/inbox/"
 
 
 def test_the_list_shows_every_active_customer_with_contacts(

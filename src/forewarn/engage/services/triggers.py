@@ -23,7 +23,7 @@ from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock, preferences
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
-from forewarn.core.vocab import Channel, Language
+from forewarn.core.vocab import Channel, Language, label_of
 from forewarn.customers.models import Customer
 from forewarn.customers.services.reach import customer_context
 from forewarn.engage import policy
@@ -258,6 +258,19 @@ class Preview:
     subject: str
     body: str
     dedup_key: str
+
+    # The codes as the editor's reader says them ("Standard · Ukrainian · SMS").
+    @property
+    def variant_label(self) -> str:
+        return label_of(Variant, self.variant)
+
+    @property
+    def language_label(self) -> str:
+        return label_of(Language, self.language)
+
+    @property
+    def channel_label(self) -> str:
+        return label_of(Channel, self.channel)
 
 
 def preview_trigger(

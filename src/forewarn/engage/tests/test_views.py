@@ -4,12 +4,15 @@ errors, the message log's filters, and the unsubscribe link a customer follows."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from forewarn.accounts.models import User
+from forewarn.core import clock
 from forewarn.customers.models import Customer
 from forewarn.engage.models import Incident, Message, Trigger
 from forewarn.engage.services.responses import unsubscribe_token
@@ -150,3 +153,33 @@ def test_an_unsubscribe_link_works_without_an_account_and_a_forged_one_does_not(
     assert done.status_code == 200
     assert maria.consents.get(topic="marketing", channel="email").status == "denied"
     assert client.get("/u/forged-token/").status_code == 404
+
+
+def test_a_deferral_reads_as_a_local_date_and_time_in_the_viewers_language(
+    api_as: Callable[..., Any], shop: User, olena: User, maria: Customer, order_shipped: Trigger
+) -> None:
+    with clock.frozen_at(datetime(2026, 3, 10, 21, 30, tzinfo=UTC)):  # 23:30 in Kyiv: quiet hours
+        api_as(shop).post("/api/v1/events", shipped())
+    message = Message.objects.get()
+    until = next(detail for step, outcome, _r, detail in message.trail if outcome == "defer")
+    client = signed_in(olena)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+
+    section = client.get(f"/engage/customers/{maria.pk}/messages/").content.decode()
+
+    assert until not in section
+    assert "T0" not in section
+    assert "(11.03.2026 09:00)" in section  # the end of Maria's quiet hours, as Ukrainians write it
+    assert "Тихі години</span>: відкладено —" in section
+
+
+def test_the_trigger_preview_names_its_variant_language_and_channel_in_the_editors_language(
+    maksym: User,
+) -> None:
+    client = signed_in(maksym)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+
+    preview = client.post("/engage/triggers/new/", {**trigger_form(), "preview": "1"}).content.decode()
+
+    assert '<span class="badge">Стандартний · Українська' in preview
+    assert "standard · uk" not in preview

@@ -12,6 +12,7 @@ from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.engage.models import Event, Incident, Message
+from forewarn.engage.reasons import describe_risk
 from forewarn.engage.services.incidents import affected_customers
 from forewarn.engage.services.risk import of_attributes
 from forewarn.engage.services.words import ANSWER_KIND
@@ -34,7 +35,7 @@ class Hints:
     pending: list[Event] = field(default_factory=list)
     other_tickets: list[Ticket] = field(default_factory=list)
     segments: list[str] = field(default_factory=list)
-    risk: str = ""
+    risk: str = ""  # why a promotion would be unwelcome, in the reader's words
     satisfaction: dict[str, Any] = field(default_factory=dict)
 
 
@@ -44,7 +45,7 @@ def hints_for(actor: Actor, ticket: Ticket) -> Hints:
     now = clock.now()
     hints = Hints(
         segments=list(customer.segments.values_list("name", flat=True)),
-        risk=of_attributes(customer.attributes or {}, now),
+        risk=describe_risk(of_attributes(customer.attributes or {}, now)),
         satisfaction={
             k: v for k, v in (customer.attributes or {}).items() if k in {"last_nps", "last_csat", "last_ces"}
         },

@@ -20,6 +20,7 @@ from forewarn.accounts.models import User
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock, morphology
 from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from forewarn.core.vocab import Channel, label_of
 from forewarn.customers.services.profiles import search_customers
 from forewarn.engage.models import Incident, Message, MessageStatus
 from forewarn.engage.services.words import ANSWER_KIND
@@ -560,6 +561,14 @@ class Moment:
     ticket_id: int | None = None
     status: str = ""
     topic: str = ""  # for what we told them: service, marketing, a survey invitation…
+
+    @property
+    def channel_label(self) -> str:
+        return label_of(Channel, self.channel)
+
+    @property
+    def status_label(self) -> str:
+        return label_of(MessageStatus, self.status)
 
 
 def customer_timeline(actor: Actor, customer_id: int, limit: int = 100) -> list[Moment]:

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
@@ -369,8 +370,13 @@ def test_every_change_to_the_setup_is_in_the_audit_log_with_its_fields(
     # What a supervisor typed is kept masked, as everywhere else.
     assert "123 45 67" not in entries[2].detail["fields"]["body"]
     assert audit.verify_audit_chain(actor=Actor.system("tests")).intact
-    page = signed_in(ada).get("/privacy/audit/").content.decode()
-    assert f"Gold (inbox.slapolicy #{policy.pk}): changed · first_response_minutes" in page
+    reader = signed_in(ada)
+    page = reader.get("/privacy/audit/").content.decode()
+    assert f"Gold (SLA policy #{policy.pk}): changed · first response within (working minutes)" in page
+    reader.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+    page = reader.get("/privacy/audit/").content.decode()
+    assert f"Gold (політика SLA #{policy.pk}): змінено · перша відповідь протягом (робочих хвилин)" in page
+    assert "inbox.slapolicy" not in page
 
 
 # --- routing rules ---------------------------------------------------------------------------------------
@@ -648,7 +654,7 @@ def test_the_settings_link_and_pages_are_for_those_who_manage_the_helpdesk(
     taras: User, olena: User, office: BusinessCalendar
 ) -> None:
     supervisor = signed_in(taras)
-    current = 'href="/inbox/settings/sla-policies/" aria-current="page">Helpdesk settings'
+    current = 'aria-label="Helpdesk settings" aria-current="page">Helpdesk</a>'
     for page in (
         "sla-policies/",
         "sla-policies/new/",

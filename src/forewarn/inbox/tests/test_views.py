@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.test import Client
 
 from forewarn.accounts.models import User
@@ -45,3 +46,35 @@ def test_the_inbox_lists_tickets_with_counts_and_a_ticket_shows_masked_words(
 
 def test_the_inbox_is_not_for_marketers(maksym: User) -> None:
     assert signed_in(maksym).get("/inbox/").status_code == 403
+
+
+def test_the_customer_timeline_names_channels_and_statuses_in_the_readers_language(
+    gateway: Any,  # noqa: F811 - the fixture, imported by name
+    taras: User,
+    maria: Customer,
+) -> None:
+    gateway(mail())
+    client = signed_in(taras)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+
+    timeline = client.get(f"/inbox/customers/{maria.pk}/timeline/").content.decode()
+
+    assert " · Эл. почта" in timeline
+    assert " · email" not in timeline
+
+
+def test_why_to_be_careful_with_a_customer_reads_in_the_agents_language(
+    gateway: Any,  # noqa: F811 - the fixture, imported by name
+    olena: User,
+    maria: Customer,
+) -> None:
+    Customer.objects.filter(pk=maria.pk).update(attributes={"churn_risk": True})
+    gateway(mail())
+    ticket = Ticket.objects.get()
+    client = signed_in(olena)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "uk"
+
+    page = client.get(f"/inbox/{ticket.pk}/").content.decode()
+
+    assert '<span class="badge status-denied">може піти</span>' in page
+    assert "churn_risk" not in page
