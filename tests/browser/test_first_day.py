@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 from django.utils import translation
@@ -14,13 +13,10 @@ from playwright.sync_api import Page, expect
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.models import User
 from forewarn.core import clock
-from forewarn.customers.services.profiles import ConsentIn, IdentityIn, ProfileIn, create_customer
-from forewarn.engage.demo import ensure_triggers
-from forewarn.engage.services.ingest import EventIn, ingest_events
-from forewarn.engage.services.outbox import dispatch_once
 
 from .steps import sign_in
 from .test_incident_console import NIGHT_IN_KYIV
+from .test_unsubscribe import promoted_oksana
 
 pytestmark = pytest.mark.browser
 
@@ -83,33 +79,7 @@ def test_codes_read_as_words_on_ukrainian_and_russian_pages(
     open_page: Callable[..., Page], taras: User, immediate_tasks: None, language: str
 ) -> None:
     with clock.frozen_at(NIGHT_IN_KYIV.replace(hour=12)):
-        ensure_triggers()
-        oksana = create_customer(
-            actor=SYSTEM,
-            data=ProfileIn(
-                given_name="Оксана",
-                language="uk",
-                preferred_channel="email",
-                identities=[IdentityIn(kind="email", value="oksana@example.com")],
-                consents=[ConsentIn(topic="marketing", channel="email", status="granted")],
-            ),
-            source="tests",
-        )
-        ingest_events(
-            actor=SYSTEM,
-            items=[
-                EventIn(
-                    source="web",
-                    id=f"view-{day}",
-                    type="product_viewed",
-                    customer={"email": "oksana@example.com"},
-                    payload={"sku": "TV-55-OLED", "name": "OLED 55"},
-                    occurred_at=clock.now() - timedelta(days=day),
-                )
-                for day in (2, 1, 0)
-            ],
-        )
-        dispatch_once()
+        oksana = promoted_oksana()
     page = open_page()
     sign_in(page, taras)
     page.goto(f"/customers/{oksana.pk}/")

@@ -34,9 +34,9 @@ def afternoon(immediate_tasks: None) -> Iterator[None]:
         yield
 
 
-def test_a_customer_unsubscribes_in_her_own_language_from_an_english_browser(
-    open_page: Callable[..., Page], afternoon: None
-) -> None:
+def promoted_oksana() -> Customer:
+    """Oksana, who speaks Ukrainian and takes promotions by e-mail, has looked at a TV three times: the
+    demo's promotion is sent to her."""
     ensure_triggers()
     oksana = create_customer(
         actor=SYSTEM,
@@ -64,6 +64,13 @@ def test_a_customer_unsubscribes_in_her_own_language_from_an_english_browser(
         ],
     )
     dispatch_once()
+    return oksana
+
+
+def test_a_customer_unsubscribes_in_her_own_language_from_an_english_browser(
+    open_page: Callable[..., Page], afternoon: None
+) -> None:
+    oksana = promoted_oksana()
     mail = LocalDelivery.objects.get(address="oksana@example.com")
     assert mail.subject == "«OLED 55» зі знижкою 10% до неділі"
     (link,) = re.findall(r"Відписатися: (\S+)", mail.body)
