@@ -51,6 +51,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "channels": Channel.choices,
         "topics": topic_choices(),
         "segments": svc.list_segments_for(actor),
+        "may_edit": actor.may(Perm.CUSTOMERS_EDIT),
     }
     return render_page_or_part(request, "customers/list.html", "customers/_results.html", context)
 
@@ -91,6 +92,8 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "timeline": timeline,
         "duplicates": dedup.list_duplicates_for(actor, customer=customer),
         "may_edit_consent": actor.may(Perm.CONSENT_EDIT),
+        "may_edit": actor.may(Perm.CUSTOMERS_EDIT) and customer.status == Customer.Status.ACTIVE,
+        "may_open_ticket": actor.may(Perm.TICKETS_ANSWER) and customer.status == Customer.Status.ACTIVE,
         "may_see_messages": actor.may(Perm.ENGAGE_VIEW),
         "may_see_tickets": actor.may(Perm.TICKETS_VIEW),
         "may_reveal": actor.may(Perm.PII_REVEAL),

@@ -16,7 +16,7 @@ from forewarn.core.http import InputSchema, Page, paginate
 from forewarn.inbox.models import Entry, EntryKind, Ticket
 from forewarn.inbox.services import deliveries, replies, report
 from forewarn.inbox.services import tickets as ticket_service
-from forewarn.inbox.services.intake import calls
+from forewarn.inbox.services.intake import calls, desk
 from forewarn.inbox.services.intake import email as email_service
 
 router = Router(tags=["inbox"])
@@ -144,6 +144,22 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilters]) -> dict[st
     found = ticket_service.find_tickets(actor_of(request), ticket_service.TicketFilters(**chosen))
     page = paginate(found.rows, limit=filters.limit, offset=filters.offset, shape=lambda t: t)
     return {**page, "search": found.search}
+
+
+class NewTicketIn(InputSchema):
+    customer_id: int = Field(description="the customer the ticket is opened for")
+    channel: str = Field(description="where they reached us: email, sms, telegram, viber, voice, webchat")
+    subject: str = Field(max_length=desk.MAX_SUBJECT)
+    text: str = Field(max_length=desk.MAX_TEXT, description="what the customer said, an inbound entry")
+    note: bool = Field(default=False, description="true: the text is an internal note instead")
+    priority: str = Field(default="", description="low, normal, high or urgent; empty: normal")
+
+
+@router.post("/tickets", response={201: TicketOut}, summary="Open a ticket on behalf of a customer")
+def open_ticket(request: HttpRequest, body: NewTicketIn) -> Status[Any]:
+    actor = actor_of(request)
+    ticket = desk.open_for_customer(actor=actor, data=desk.NewTicketIn(**body.dict()))
+    return Status(201, ticket)
 
 
 class TicketChangeIn(InputSchema):

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from forewarn.inbox import views
+from forewarn.inbox import desk_views, views
 
 app_name = "inbox"
 
 urlpatterns = [
     path("", views.ticket_list, name="list"),
+    path("new/", desk_views.new_ticket, name="new"),
     path("presence/", views.set_presence, name="presence"),
     path("customers/<int:customer_id>/timeline/", views.customer_timeline, name="customer-timeline"),
     path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from forewarn.accounts.actors import Actor
 from forewarn.accounts.roles import Perm
 from forewarn.core import clock
-from forewarn.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from forewarn.core.errors import Conflict, FieldError, NotFound, ServiceError, ValidationFailed
 from forewarn.customers import normalize as norm
 from forewarn.customers.models import (
     Consent,
@@ -436,6 +436,98 @@ def remove_identity(*, actor: Actor, identity: Identity) -> None:
             successor.is_primary = True
             successor.save(update_fields=["is_primary"])
     refresh_search_text(customer)
+
+
+# The identities the profile page's form shows, one value of each kind (the primary).
+FORM_IDENTITIES = (IdentityKind.PHONE, IdentityKind.EMAIL, IdentityKind.TELEGRAM, IdentityKind.VIBER)
+
+
+def _under_kinds(exc: ValidationFailed | Conflict, kinds: list[str]) -> ServiceError:
+    """The same refusal with each identity's error under its kind (``identities.1.value`` → ``email``), as
+    the form names its fields."""
+    fields = []
+    for error in exc.fields:
+        parts = error.path.split(".")
+        if parts[0] == "identities" and len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(kinds):
+            fields.append(FieldError(kinds[int(parts[1])], error.code, error.message))
+        else:
+            fields.append(error)
+    exc.fields = fields
+    return exc
+
+
+def create_from_form(*, actor: Actor, data: ProfileIn, identities: dict[str, str]) -> Customer:
+    """A profile typed on the customers' page: the fields of ``data`` and one value of each identity kind
+    (empty: none), every bad field reported under the form's name for it."""
+    given = [(kind, value.strip()) for kind, value in identities.items() if value.strip()]
+    data.identities = [IdentityIn(kind=kind, value=value, is_primary=True) for kind, value in given]
+    try:
+        return create_customer(actor=actor, data=data, source="agent")
+    except (ValidationFailed, Conflict) as exc:
+        raise _under_kinds(exc, [kind for kind, _value in given]) from None
+
+
+def _wanted_identities(
+    customer: Customer, current: dict[str, str], identities: dict[str, str], errors: list[FieldError]
+) -> dict[str, str]:
+    """Each identity kind's value as the form gives it, normalised (empty: none), a bad or taken one
+    reported under its kind."""
+    wanted: dict[str, str] = {}
+    for kind, raw in identities.items():
+        value = norm.collect(errors, norm.normalize_identity, kind, raw, path=kind) if raw.strip() else ""
+        if value is None:
+            continue
+        wanted[kind] = value
+        if value and value != current.get(kind):
+            owner = taken_identities([IdentityIn(kind=kind, value=value)]).get((kind, value))
+            if owner is not None and owner != customer.pk:
+                errors.append(
+                    FieldError(
+                        kind,
+                        "identity_in_use",
+                        _("Already belongs to customer #%(id)d.") % {"id": owner},
+                    )
+                )
+    return wanted
+
+
+@transaction.atomic
+def edit_from_form(
+    *, actor: Actor, customer: Customer, changes: dict[str, Any], identities: dict[str, str]
+) -> Customer:
+    """The profile page's form: the named fields changed, and for each identity kind the one value it shows
+    (the primary) kept, replaced by another (the new one primary, the old one removed) or removed when
+    emptied. Every bad field is reported at once, identities under their kind."""
+    actor.require(Perm.CUSTOMERS_EDIT)
+    require_active(customer)
+    errors: list[FieldError] = []
+    try:
+        clean_profile(ProfileIn(**changes), partial_fields=set(changes))
+    except ValidationFailed as exc:
+        errors.extend(exc.fields)
+    current = primary_identities(customer)
+    wanted = _wanted_identities(customer, current, identities, errors)
+    names = {name: changes.get(name, getattr(customer, name)) or "" for name in ("given_name", "family_name")}
+    others = set(current) - set(identities)
+    nobody = not is_named(names["given_name"], names["family_name"]) and not others
+    if not errors and nobody and not any(wanted.values()):
+        errors.append(nameless())
+    if errors:
+        raise ValidationFailed(errors)
+    for kind, value in wanted.items():
+        if value and value != current.get(kind):
+            add_identity(
+                actor=actor, customer=customer, kind=kind, value=value, is_primary=True, source="agent"
+            )
+    customer = Customer.objects.get(pk=customer.pk)  # its identities as they are now, not as first read
+    customer = update_customer(actor=actor, customer=customer, changes=changes) if changes else customer
+    for kind, value in wanted.items():
+        old = current.get(kind)
+        if old and old != value:
+            identity = customer.identities.filter(kind=kind, value=old).first()
+            if identity is not None:
+                remove_identity(actor=actor, identity=identity)
+    return customer
 
 
 def customers_visible_to(actor: Actor) -> QuerySet[Customer]:

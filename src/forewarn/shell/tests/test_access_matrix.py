@@ -288,6 +288,20 @@ OPERATIONS = [
     Operation("tickets.list", "get", "/api/v1/tickets", TICKETS, 200),
     Operation("tickets.read", "get", "/api/v1/tickets/{ticket_id}", TICKETS, 200),
     Operation(
+        "tickets.open",
+        "post",
+        "/api/v1/tickets",
+        ANSWER,
+        201,
+        lambda w: {
+            "customer_id": w["customer_id"],
+            "channel": "voice",
+            "subject": "Дзвінок: посилка не прийшла",
+            "text": "Клієнтка дзвонила, посилки досі нема.",
+        },
+        also=frozenset({VIEW}),
+    ),
+    Operation(
         "tickets.change",
         "patch",
         "/api/v1/tickets/{ticket_id}",

@@ -12,22 +12,26 @@ from forewarn.channels.inbound import Inbound
 from forewarn.core.errors import ValidationFailed
 from forewarn.customers.models import Customer
 from forewarn.engage.services import intake
-from forewarn.inbox.models import Entry, EntryKind, Ticket, TicketStatus
+from forewarn.inbox.models import Entry, EntryKind, Priority, Ticket, TicketStatus
 from forewarn.inbox.services import assignment, sla
 from forewarn.privacy.services.protect import mask_text, store_values
 
 REOPENED_BY_THE_CUSTOMER = (TicketStatus.SOLVED, TicketStatus.CLOSED, TicketStatus.PENDING)
 
 
-def open_ticket(customer: Customer, channel: str, first_line: str, now: datetime) -> Ticket:
+def open_ticket(
+    customer: Customer, channel: str, first_line: str, now: datetime, *, priority: str = ""
+) -> Ticket:
     """A new ticket, its subject the first words (masked) of what opened it, with its SLA clocks running
-    and routed to a team and an agent who is there to take it."""
+    (those of its ``priority``, normal unless given) and routed to a team and an agent who is there to
+    take it."""
     subject, _hidden = mask_text(first_line, limit=300)
     ticket = Ticket(
         customer=customer,
         channel=channel,
         subject=subject,
         language=customer.language,
+        priority=priority or Priority.NORMAL,
         created_at=now,
         updated_at=now,
     )
