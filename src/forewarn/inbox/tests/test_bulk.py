@@ -46,7 +46,7 @@ def test_the_list_page_offers_a_box_per_row_and_the_bulk_actions(olena: User, th
     page = _signed_in(olena).get("/inbox/").content.decode()
     assert 'class="select-all"' in page
     for t in three:
-        assert f'name="ticket" value="{t.pk}" form="bulk"' in page
+        assert f'class="pick" name="ticket" value="{t.pk}" form="bulk"' in page
     for action in ("assign", "status", "tag", "merge"):
         assert f'name="action" value="{action}"' in page
 

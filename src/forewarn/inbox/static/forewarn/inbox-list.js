@@ -1,5 +1,6 @@
-// The inbox list's bulk actions: "select all on this page" ticks every row's box (the rows reload every
-// second, so the choice is made again on the new rows), and the count of chosen tickets is kept.
+// The inbox list's bulk actions: "select all on this page" ticks every row's box, the count of chosen
+// tickets is kept, and while some are chosen the rows, which reload every second, stay as they are (a
+// reload already on its way when a box was ticked is not put in their place).
 (function () {
   "use strict";
   const form = document.getElementById("bulk");
@@ -21,6 +22,9 @@
       boxes().forEach(function (box) { box.checked = event.target.checked; });
     }
     show();
+  });
+  results.addEventListener("htmx:beforeSwap", function (event) {
+    if (results.querySelector("input[name=ticket]:checked")) event.detail.shouldSwap = false;
   });
   document.body.addEventListener("htmx:afterSwap", show);
   show();
