@@ -162,6 +162,39 @@ def open_ticket(request: HttpRequest, body: NewTicketIn) -> Status[Any]:
     return Status(201, ticket)
 
 
+class BulkIn(InputSchema):
+    ticket_ids: list[int] = Field(
+        description=f"the tickets to change, at most {ticket_service.BULK_LIMIT}; all of them change or none"
+    )
+    action: str = Field(description="assign, status, tag or merge")
+    assignee_id: int | None = Field(
+        default=None, description="assign: whom to give them to; 0 puts them back in the queue"
+    )
+    status: str | None = Field(default=None, description="status: the status to set")
+    tag: str = Field(default="", max_length=50, description="tag: the tag to add")
+    into: int | None = Field(default=None, description="merge: the chosen ticket that carries on")
+
+
+class BulkOut(Schema):
+    tickets: list[TicketOut] = Field(
+        description="the tickets as they are now; for a merge, the one kept first"
+    )
+
+
+# Declared before /tickets/{ticket_id}, which would otherwise take "bulk" for an id.
+@router.post(
+    "/tickets/bulk",
+    response=BulkOut,
+    summary="Change many tickets at once",
+    description="One action on every chosen ticket, all of them or none: a ticket the caller cannot see "
+    "is a 404 and changes nothing, and so does a change one of them refuses.",
+)
+def bulk_change(request: HttpRequest, body: BulkIn) -> dict[str, Any]:
+    change = ticket_service.BulkChange(**body.dict(exclude={"ticket_ids"}))
+    tickets = ticket_service.bulk_update(actor=actor_of(request), ticket_ids=body.ticket_ids, change=change)
+    return {"tickets": tickets}
+
+
 class TicketChangeIn(InputSchema):
     status: str | None = None
     priority: str | None = None

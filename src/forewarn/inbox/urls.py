@@ -7,6 +7,7 @@ app_name = "inbox"
 urlpatterns = [
     path("", views.ticket_list, name="list"),
     path("new/", desk_views.new_ticket, name="new"),
+    path("bulk/", views.bulk, name="bulk"),
     path("presence/", views.set_presence, name="presence"),
     path("customers/<int:customer_id>/timeline/", views.customer_timeline, name="customer-timeline"),
     path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("<int:ticket_id>/take/", views.take, name="take"),
     path("<int:ticket_id>/entries/<int:entry_id>/again/", views.send_again, name="send-again"),
     path("<int:ticket_id>/merge/", views.merge, name="merge"),
+    path("<int:ticket_id>/split/", views.split, name="split"),
     path("<int:ticket_id>/here/", views.here, name="here"),
     path("<int:ticket_id>/canned/<int:canned_id>/", views.canned_text, name="canned"),
 ]

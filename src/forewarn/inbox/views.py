@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from forewarn.accounts.actors import actor_for
@@ -98,6 +101,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     # No COUNT of everything: one row more than a page says whether there is an older page.
     items = _labelled(list(rows.only(*ROW_FIELDS)[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1]))
     state = assignment.my_state(actor)
+    may_write = actor.may(Perm.TICKETS_ANSWER)
     context = {
         "items": items[:PAGE_SIZE],
         "page": page,
@@ -114,9 +118,53 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "search_limit": ticket_service.SEARCH_LIMIT,
         "presence": state.presence if state else Presence.OFFLINE,
         "presences": Presence.choices,
-        "may_write": actor.may(Perm.TICKETS_ANSWER),
+        "may_write": may_write,
+        "bulk_limit": ticket_service.BULK_LIMIT,
     }
+    if may_write and not request.headers.get("HX-Request"):
+        # The bulk actions above the rows: whom to give tickets to, and why the last one was refused.
+        context.update(
+            staff=assignment.answering_staff(actor),
+            error=request.session.pop("inbox_error", ""),
+        )
     return render_page_or_part(request, "inbox/list.html", "inbox/_rows.html", context)
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit()]
+
+
+@require_POST
+@staff_view
+def bulk(request: HttpRequest) -> HttpResponse:
+    """The bulk actions of the inbox list: one action on the chosen tickets, all of them or none."""
+    actor = actor_for(request)
+    post = request.POST
+    action = post.get("action", "")
+    chosen, into = post.get("assignee", ""), post.get("into", "").lstrip("#").strip()
+    change = ticket_service.BulkChange(
+        action=action,
+        assignee_id=(int(chosen) if chosen.isdigit() else 0) if action == "assign" else None,
+        status=post.get("status") or None,
+        tag=post.get("tag", "")[:50],
+        into=int(into) if into.isdigit() else None,
+    )
+    back = post.get("next", "")
+    back = back if back.startswith("/") and not back.startswith("//") else reverse("inbox:list")
+    try:
+        tickets = ticket_service.bulk_update(
+            actor=actor, ticket_ids=_ids(post.getlist("ticket")), change=change
+        )
+    except ServiceError as exc:
+        _remember_error(request, exc)
+        return redirect(back)
+    if action == "merge":
+        return redirect("inbox:ticket", ticket_id=tickets[0].pk)
+    messages.success(
+        request,
+        ngettext("%(n)d ticket changed.", "%(n)d tickets changed.", len(tickets)) % {"n": len(tickets)},
+    )
+    return redirect(back)
 
 
 def _cut_at(text: str, hidden: list[Any]) -> int:
@@ -260,6 +308,21 @@ def merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
         _remember_error(request, exc)
         return redirect("inbox:ticket", ticket_id=ticket.pk)
     return redirect("inbox:ticket", ticket_id=into.pk)
+
+
+@require_POST
+@staff_view
+def split(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    actor = actor_for(request)
+    ticket = ticket_service.get_ticket_for(actor, ticket_id)
+    try:
+        new = ticket_service.split_ticket(
+            actor=actor, ticket=ticket, entry_ids=_ids(request.POST.getlist("entry"))
+        )
+    except ServiceError as exc:
+        _remember_error(request, exc)
+        return redirect("inbox:ticket", ticket_id=ticket.pk)
+    return redirect("inbox:ticket", ticket_id=new.pk)
 
 
 @require_POST

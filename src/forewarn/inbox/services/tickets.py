@@ -620,3 +620,81 @@ def customer_timeline(actor: Actor, customer_id: int, limit: int = 100) -> list[
             for m in sent
         ]
     return sorted(moments, key=lambda m: m.at, reverse=True)[:limit]
+
+
+# The most tickets one bulk action changes: a page of the inbox holds 50, and a longer batch would hold
+# the row locks of all of them for as long as it takes.
+BULK_LIMIT = 100
+BULK_ACTIONS = ("assign", "status", "tag", "merge")
+
+
+@dataclass(frozen=True)
+class BulkChange:
+    """One action for many tickets at once: give them to someone (``assignee_id``, 0 for back to the
+    queue), set their ``status``, add a ``tag``, or merge them all ``into`` one of them."""
+
+    action: str
+    assignee_id: int | None = None
+    status: str | None = None
+    tag: str = ""
+    into: int | None = None
+
+
+def _chosen(actor: Actor, ticket_ids: list[int]) -> list[Ticket]:
+    """The chosen tickets under their row locks, in the order given; refused whole if any is not there
+    for ``actor`` (another team's is not found, as if it did not exist), none are chosen, or too many."""
+    ids = list(dict.fromkeys(ticket_ids))
+    if not ids:
+        raise ValidationFailed.single("ticket_ids", "required", _("Choose some tickets."))
+    if len(ids) > BULK_LIMIT:
+        raise ValidationFailed.single(
+            "ticket_ids",
+            "too_many",
+            _("At most %(limit)d tickets at once.") % {"limit": BULK_LIMIT},
+        )
+    found = {t.pk: t for t in tickets_visible_to(actor).select_for_update(of=("self",)).filter(pk__in=ids)}
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        raise NotFound(_("No such ticket: #%(id)d.") % {"id": missing[0]}, code="ticket_not_found")
+    return [found[pk] for pk in ids]
+
+
+def bulk_update(*, actor: Actor, ticket_ids: list[int], change: BulkChange) -> list[Ticket]:
+    """One action on every chosen ticket, all of them or none: a ticket the actor may not see, or a
+    change one of them refuses (a merge of another customer's ticket), leaves every ticket as it was.
+    Each ticket goes through the same service as when it is changed alone (``update_ticket``,
+    ``merge_tickets``), so the same rules hold and the same history is written. The tickets as they are
+    after it; for a merge, the one that carries on first."""
+    actor.require(Perm.TICKETS_ANSWER)
+    if change.action not in BULK_ACTIONS:
+        raise ValidationFailed.single("action", "invalid", _("Unknown action."))
+    if change.action == "assign" and change.assignee_id is None:
+        raise ValidationFailed.single("assignee_id", "required", _("Choose whom to give them to."))
+    if change.action == "status" and not change.status:
+        raise ValidationFailed.single("status", "required", _("Choose a status."))
+    tag = _clean_tags([change.tag])
+    if change.action == "tag" and not tag:
+        raise ValidationFailed.single("tag", "required", _("Write the tag to add."))
+    with transaction.atomic():
+        tickets = _chosen(actor, ticket_ids)
+        if change.action == "merge":
+            into = next((t for t in tickets if t.pk == change.into), None)
+            if into is None:
+                raise ValidationFailed.single(
+                    "into", "not_chosen", _("Merge into one of the chosen tickets.")
+                )
+            for ticket in tickets:
+                if ticket.pk != into.pk:
+                    into = merge_tickets(actor=actor, ticket=ticket, into=into)
+            ids = [into.pk, *(t.pk for t in tickets if t.pk != into.pk)]
+        else:
+            for ticket in tickets:
+                one = TicketChange(
+                    assignee_id=change.assignee_id if change.action == "assign" else None,
+                    status=change.status if change.action == "status" else None,
+                    tags=[*ticket.tags, *tag] if change.action == "tag" else None,
+                )
+                update_ticket(actor=actor, ticket=ticket, change=one)
+            ids = [t.pk for t in tickets]
+    after = {t.pk: t for t in Ticket.objects.filter(pk__in=ids)}
+    return [after[pk] for pk in ids]

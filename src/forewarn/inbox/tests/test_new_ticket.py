@@ -137,3 +137,11 @@ def test_the_api_names_each_bad_field(api_as: Callable[..., Any], olena: User) -
     assert answer.status_code == 422
     paths = {f["path"] for f in answer.json()["error"]["fields"]}
     assert paths == {"customer_id", "channel", "subject", "priority"}
+
+
+def test_the_inbox_offers_a_new_ticket_to_those_who_answer(olena: User, iryna: User) -> None:
+    agent, analyst = Client(), Client()
+    agent.force_login(olena)
+    analyst.force_login(iryna)
+    assert 'href="/inbox/new/"' in agent.get("/inbox/").content.decode()
+    assert 'href="/inbox/new/"' not in analyst.get("/inbox/").content.decode()

@@ -347,6 +347,15 @@ OPERATIONS = [
         also=SEEN_TICKET,
     ),
     Operation(
+        "tickets.bulk",
+        "post",
+        "/api/v1/tickets/bulk",
+        ANSWER,
+        200,
+        lambda w: {"ticket_ids": [w["ticket_id"], w["other_ticket_id"]], "action": "tag", "tag": "parcel"},
+        also=SEEN_TICKET,
+    ),
+    Operation(
         "sla-report",
         "get",
         "/api/v1/inbox/sla-report",
