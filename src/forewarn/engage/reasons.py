@@ -102,6 +102,7 @@ OUTCOMES = {
     "retry": _("will retry"),
     "fallback": _("next channel"),
     "fail": _("failed"),
+    "by_hand": _("by a member of staff"),
 }
 
 

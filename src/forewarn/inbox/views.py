@@ -204,8 +204,9 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     actor = actor_for(request)
     ticket = ticket_service.get_ticket_for(actor, ticket_id)
     entries = _shortened(list(with_hidden("inbox.entry", list(ticket.entries.all()))))
-    for entry_id, delivery in deliveries.deliveries_of(entries).items():
-        next(e for e in entries if e.pk == entry_id).delivery = delivery
+    found = deliveries.deliveries_of(entries)
+    for entry in entries:
+        entry.delivery = found.get(entry.pk)
     context: dict[str, Any] = {
         "ticket": ticket,
         "entries": entries,

@@ -69,6 +69,10 @@ def queue_answer(answer: AnswerIn, *, now: datetime) -> Message | None:
     return Message.objects.filter(pk__in=result.ids[:1]).first()
 
 
+# The states of an answer that could not go: offered to be sent again, on its channel or another.
+STUCK = frozenset({"failed", "retrying"})
+
+
 @dataclass(frozen=True)
 class Delivery:
     """Where an answer stands, for the agent who wrote it: its state, why, and what can be done."""
@@ -84,33 +88,38 @@ class Delivery:
 
     @property
     def can_retry(self) -> bool:
-        return self.state in {"failed", "retrying"}
+        return self.state in STUCK
+
+
+def is_stuck(message: Message) -> bool:
+    """Whether an answer could not go: it failed, or it waits to be tried again after a failure."""
+    return message.status == MessageStatus.FAILED or (
+        message.status == MessageStatus.QUEUED and message.attempts > 0 and bool(message.error)
+    )
 
 
 def delivery_of(message: Message, addresses: dict[str, str] | None = None) -> Delivery:
     """What the agent is told of an answer on its way: a queued answer that failed once says when it is
     tried again and why; a failed one says why, and on which other channels it can go."""
-    retrying = message.status == MessageStatus.QUEUED and message.attempts > 0 and bool(message.error)
+    retrying = is_stuck(message) and message.status == MessageStatus.QUEUED
     state = "retrying" if retrying else message.status
     label = _("Retrying") if retrying else message.get_status_display()
-    left = [detail for step, _outcome, _reason, detail in message.trail if step == "fallback"]
-    fell_back_from = label_of(Channel, _first_channel(message)) if left else ""
-    reachable = (
-        addresses
-        if addresses is not None
-        else addresses_of([message.customer_id]).get(message.customer_id, {})
-    )
-    others = tuple(
-        (ch, label_of(Channel, ch)) for ch in ANSWER_CHANNELS if ch in reachable and ch != message.channel
-    )
+    fell_back = any(step == "fallback" for step, *_rest in message.trail)
+    others: tuple[tuple[str, str], ...] = ()
+    if is_stuck(message):  # only an answer that could not go is offered another channel: no read otherwise
+        if addresses is None:
+            addresses = addresses_of([message.customer_id]).get(message.customer_id, {})
+        others = tuple(
+            (ch, label_of(Channel, ch)) for ch in ANSWER_CHANNELS if ch in addresses and ch != message.channel
+        )
     return Delivery(
         state=state,
         label=str(label),
         reason=message.error or (message.reason_text if state in {"failed", "suppressed"} else ""),
         retry_at=message.send_after if retrying else None,
-        fell_back_from=fell_back_from,
+        fell_back_from=label_of(Channel, _first_channel(message)) if fell_back else "",
         attempts=message.attempts,
-        other_channels=others if state in {"failed", "retrying"} else (),
+        other_channels=others,
     )
 
 
@@ -126,9 +135,7 @@ def retry_answer(message: Message, *, now: datetime, by: str, channel: str = "")
     (to the customer's address there): a fresh set of attempts, the step in its trail. A Conflict for an
     answer that is not stuck, a field error for a channel the customer cannot be reached on."""
     locked = Message.objects.select_for_update().get(pk=message.pk)
-    if locked.kind != ANSWER_KIND or not (
-        locked.status == MessageStatus.FAILED or (locked.status == MessageStatus.QUEUED and locked.attempts)
-    ):
+    if locked.kind != ANSWER_KIND or not is_stuck(locked):
         raise Conflict(_("Only an answer that could not be sent can be sent again."), code="not_stuck")
     changes: dict[str, object] = {}
     if channel and channel != locked.channel:

@@ -13,21 +13,17 @@ from forewarn.accounts.roles import Perm
 from forewarn.core import clock
 from forewarn.core.errors import NotFound
 from forewarn.customers.services.reach import addresses_of
-from forewarn.engage.services.answers import Delivery, delivery_of, retry_answer
+from forewarn.engage.services.answers import Delivery, delivery_of, is_stuck, retry_answer
 from forewarn.inbox.models import Entry, Ticket
 
 
 def deliveries_of(entries: Sequence[Entry]) -> dict[int, Delivery]:
-    """{entry id: where its answer stands} for the entries that carry one, the addresses read once."""
-    carried = [e for e in entries if e.message_id is not None and e.message is not None]
-    if not carried:
-        return {}
-    reachable = addresses_of({e.message.customer_id for e in carried if e.message is not None})
-    return {
-        e.pk: delivery_of(e.message, reachable.get(e.message.customer_id, {}))
-        for e in carried
-        if e.message is not None
-    }
+    """{entry id: where its answer stands} for the entries that carry one; the addresses of the
+    customers whose answers could not go are read once, for the page's "send by" choice."""
+    carried = [(e.pk, e.message) for e in entries if e.message_id is not None and e.message is not None]
+    stuck = {m.customer_id for _pk, m in carried if is_stuck(m)}
+    reachable = addresses_of(stuck) if stuck else {}
+    return {pk: delivery_of(m, reachable.get(m.customer_id, {})) for pk, m in carried}
 
 
 def delivery_for(entry: Entry) -> Delivery | None:
