@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -477,6 +478,12 @@ def merge_tickets(*, actor: Actor, ticket: Ticket, into: Ticket) -> Ticket:
 PRIORITY_RANK = {code: rank for rank, code in enumerate(Priority.values)}
 
 
+def _of_both(pick: Callable[..., datetime], one: datetime | None, other: datetime | None) -> datetime | None:
+    """``pick`` (min or max) of the moments that are set, or None if neither is."""
+    known = [t for t in (one, other) if t is not None]
+    return pick(known) if known else None
+
+
 def _take_in(into: Ticket, merged: Ticket) -> list[str]:
     """What ``into`` becomes holding ``merged``'s conversation too: it began when the first of them did,
     was answered if either was (its first-response clock stops), is as urgent as the more urgent, holds
@@ -484,11 +491,9 @@ def _take_in(into: Ticket, merged: Ticket) -> list[str]:
     being handled (new only if neither was answered). The fields it changed."""
     fields = ["created_at", "last_inbound_at", "last_answer_at", "first_response_at", "priority", "tags"]
     into.created_at = min(into.created_at, merged.created_at)
-    into.last_inbound_at = max((t for t in (into.last_inbound_at, merged.last_inbound_at) if t), default=None)
-    into.last_answer_at = max((t for t in (into.last_answer_at, merged.last_answer_at) if t), default=None)
-    into.first_response_at = min(
-        (t for t in (into.first_response_at, merged.first_response_at) if t), default=None
-    )
+    into.last_inbound_at = _of_both(max, into.last_inbound_at, merged.last_inbound_at)
+    into.last_answer_at = _of_both(max, into.last_answer_at, merged.last_answer_at)
+    into.first_response_at = _of_both(min, into.first_response_at, merged.first_response_at)
     into.priority = max(into.priority, merged.priority, key=lambda p: PRIORITY_RANK.get(p, 0))
     into.tags = _clean_tags([*into.tags, *merged.tags])
     if into.assignee_id is None and merged.assignee_id is not None:
@@ -497,8 +502,7 @@ def _take_in(into: Ticket, merged: Ticket) -> list[str]:
     if into.team_id is None and merged.team_id is not None:
         into.team_id = merged.team_id
         fields.append("team")
-    active = merged.status not in sla.STOPPED
-    if into.status in sla.STOPPED and active:
+    if into.status in sla.STOPPED and merged.status not in sla.STOPPED:
         into.status = merged.status  # the conversation goes on: the customer's other ticket was open
     if into.status == TicketStatus.NEW and (
         into.first_response_at is not None or merged.status not in (TicketStatus.NEW, *sla.STOPPED)
